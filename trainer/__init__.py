@@ -1,0 +1,1 @@
+"""The embedded trainer: PROM and its baselines on accelerate. Never imports prom_bench."""
