@@ -75,14 +75,16 @@ def load(ref: ModelRef, *, dtype: str = "float32"):
 
 def _check_causal(path: str, spec: str) -> None:
     from transformers import AutoConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
     try:
         config = AutoConfig.from_pretrained(path)
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"model '{spec}' cannot be loaded ({first}); give a local folder, a reachable hub id, or one of: {', '.join(ALIASES)}") from None
-    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+    # BERT-like encoders have a causal-LM head class too; they are still not decoder-only models.
+    encoder = config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES and not getattr(config, "is_decoder", False)
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or encoder or config.is_encoder_decoder:
         raise UserError(f"model '{spec}' is a '{config.model_type}' model, not a causal LM; prom-bench trains decoder-only models (llama, mistral, qwen2, ...)")
 
 

@@ -1,3 +1,120 @@
-"""Commands: run (see module docstring once filled)."""
+"""Commands: ``run`` (the whole study), ``sweep`` (Table 4 grids), ``config`` (every setting)."""
 
-from prom_bench.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from prom_bench import config as cfg
+from prom_bench.cli.app import app
+from prom_bench.errors import UserError
+
+PRESET = typer.Option("--preset", "-p", help="named config: 'demo' (offline, CPU, default model) or 'paper' (LLaMA2-7B, the paper's data and hyperparameters)")
+CONFIG = typer.Option("--config", "-c", help="YAML file of settings layered over the preset (see 'prom-bench config')")
+SET = typer.Option("--set", "-s", help="override one setting, KEY=VALUE, repeatable (e.g. --set train.lr=2e-5 --set eval.limit=20)")
+
+
+@app.command("run")
+def run_command(
+    methods: Annotated[Optional[str], typer.Option(help="comma list of methods: base, t, t+e, prom, prom-noreg (or the paper's names), or 'all'")] = None,
+    langs: Annotated[Optional[str], typer.Option(help="comma list of target languages (ar, bn, el, ml, mr, sw, ta, te, th) or 'all'")] = None,
+    model: Annotated[Optional[str], typer.Option(help="'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id")] = None,
+    preset: Annotated[str, PRESET] = "demo",
+    config_file: Annotated[Optional[Path], CONFIG] = None,
+    overrides: Annotated[Optional[list[str]], SET] = None,
+    out: Annotated[Optional[str], typer.Option(help="folder for run artifacts (mixtures, adapters, evaluation logs)")] = None,
+    results: Annotated[Optional[str], typer.Option(help="results store folder (one JSON record per result)")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="evaluate at most N items per task (same as --set eval.limit=N)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="redo every unit, even those already done with the same config")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the resolved config and the units, run nothing")] = False,
+) -> None:
+    """Run the study: for each language x method, build data, train, evaluate through lm-eval, record; then print the tables."""
+    if force and dry_run:
+        raise UserError("--force and --dry-run contradict each other; give one")
+    flags = {"methods": methods, "langs": langs, "model": model, "out": out, "results": results}
+    overrides = list(overrides or [])
+    if limit is not None:
+        if any(o.startswith("eval.limit=") for o in overrides):
+            raise UserError("'eval.limit' is given twice (--limit and --set eval.limit=...); give it once")
+        overrides.append(f"eval.limit={limit}")
+    config = cfg.load(preset, config_file, overrides, flags)
+    console = Console()
+    if dry_run:
+        _print_plan(console, config)
+        return
+    from prom_bench import pipeline
+    from prom_bench.report import render_tables
+
+    records = pipeline.run(config, force=force, console=Console(stderr=True))
+    console.print(render_tables(records, table="all", fmt="rich"))
+
+
+@app.command("sweep")
+def sweep_command(
+    lang: Annotated[str, typer.Option(help="the one target language of the sweep (the paper's Table 4 used th)")] = "th",
+    grid: Annotated[Optional[list[str]], typer.Option(help="KEY=V1,V2,... for a train setting to vary, repeatable (e.g. --grid train.pivot_layer=22,24,26)")] = None,
+    preset: Annotated[str, PRESET] = "demo",
+    config_file: Annotated[Optional[Path], CONFIG] = None,
+    overrides: Annotated[Optional[list[str]], SET] = None,
+    baseline: Annotated[str, typer.Option(help="method run once beside the grid (the paper compared against Bactrian+(t))")] = "t",
+) -> None:
+    """Hyperparameter sweep of PROM on one language (the paper's Table 4): every combination of the grid, plus a baseline."""
+    if not grid:
+        raise UserError("give at least one --grid KEY=V1,V2 (e.g. --grid train.pivot_weight=0.1,0.3)")
+    axes = []
+    for item in grid:
+        key, sep, values = item.partition("=")
+        if not sep or not values or not key.startswith("train."):
+            raise UserError(f"--grid '{item}' is not train.KEY=V1,V2,... (only training settings are swept)")
+        axes.append([f"{key}={v}" for v in values.split(",")])
+    base = list(overrides or [])
+    configs = [cfg.load(preset, config_file, base, {"methods": baseline, "langs": lang})]
+    configs += [cfg.load(preset, config_file, base + list(combo), {"methods": "prom-noreg", "langs": lang})
+                for combo in itertools.product(*axes)]
+    from prom_bench import pipeline
+    from prom_bench.report import render_tables
+
+    records = []
+    for i, config in enumerate(configs, 1):
+        Console(stderr=True).print(f"[bold]sweep {i}/{len(configs)}[/]")
+        records += pipeline.run(config, console=Console(stderr=True))
+    Console().print(render_tables(records, table="4", fmt="rich"))
+
+
+@app.command("config")
+def config_command(
+    preset: Annotated[str, PRESET] = "demo",
+    config_file: Annotated[Optional[Path], CONFIG] = None,
+    overrides: Annotated[Optional[list[str]], SET] = None,
+) -> None:
+    """Print every setting with its resolved value and what it means."""
+    config = cfg.load(preset, config_file, overrides)
+    resolved = _flatten(config.to_dict())
+    table = Table("setting", "value", "meaning", title=f"prom-bench settings (preset '{preset}')", show_lines=False)
+    for key, _default, help_ in cfg.describe():
+        value = resolved.get(key)
+        table.add_row(key, ",".join(map(str, value)) if isinstance(value, list) else str(value), help_)
+    Console().print(table)
+
+
+def _print_plan(console: Console, config: cfg.RunConfig) -> None:
+    import yaml
+
+    console.print(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
+    console.print(f"{len(config.langs) * len(config.methods)} unit(s): "
+                  + ", ".join(f"{m}/{lang}" for lang in config.langs for m in config.methods))
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

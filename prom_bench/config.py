@@ -1,0 +1,272 @@
+"""The run configuration: one source of truth for every setting.
+
+Each setting is a dataclass field with a default and a ``help`` text; presets (``presets/*.yaml``), a user's
+config file and ``--set section.key=value`` overrides are layered on top, in that order, and the resolved
+config is saved with every result. ``prom-bench config`` prints every setting with its help.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from prom_bench.errors import UserError, unknown
+from prom_bench.languages import PAPER_LANGS, parse_langs
+from prom_bench.methods import parse_methods
+from prom_bench.paths import PACKAGE_DIR
+
+PRESETS_DIR = PACKAGE_DIR / "presets"
+
+
+def setting(default: Any = dataclasses.MISSING, help: str = "", **kwargs: Any) -> Any:  # noqa: A002
+    """A dataclass field with its help text (shown by ``prom-bench config`` and saved nowhere else)."""
+    if isinstance(default, (list, dict)):
+        value = default
+        return field(default_factory=lambda: type(value)(value), metadata={"help": help}, **kwargs)
+    return field(default=default, metadata={"help": help}, **kwargs)
+
+
+@dataclass
+class EvalConfig:
+    data_dir: str | None = setting("demo", help="evaluation data: 'demo' (the project's small offline sets), 'hub' "
+                                   "(pinned Hugging Face datasets), or a folder in the upstream layout (xquad/, mgsm/, mlqa/, indicqa/)")
+    limit: int | None = setting(None, help="evaluate at most this many items per task (None = all)")
+    batch_size: int = setting(8, help="generation batch size (the paper used 8)")
+    max_gen_toks: int | None = setting(None, help="cap on generated tokens per answer (None = each task's own)")
+
+
+def _section_types() -> dict[str, type]:
+    # Imported here: these sections belong to other modules, which import config-free code only.
+    from prom_bench.data import DataSources
+    from prom_bench.probe import ProbeConfig
+    from trainer import TrainConfig
+
+    return {"data": DataSources, "train": TrainConfig, "eval": EvalConfig, "probe": ProbeConfig}
+
+
+@dataclass
+class RunConfig:
+    """Everything a ``prom-bench run`` needs; sections are the trainer's, the data's, the probe's and eval's."""
+
+    model: str = setting("default", help="model: 'default' (SmolLM2-135M-Instruct, offline), 'tiny' (random, for tests), a local folder or a hub id")
+    methods: list[str] = setting(["base", "t", "t+e", "prom"], help="methods to compare (base, t, t+e, prom, prom-noreg, or the paper's names)")
+    langs: list[str] = setting(list(PAPER_LANGS), help="target languages ('all' = the paper's nine)")
+    out: str = setting("runs/demo", help="folder for run artifacts: mixtures, adapters, evaluation logs")
+    results: str = setting("leaderboards/results", help="results store: one JSON record per model, method, language, task and settings")
+    seed: int = setting(0, help="seed for data order, initialisation and sampling")
+    regulation: str = setting("probe", help="where lambda=0 comes from for regulated methods: 'probe' (measure on this model), "
+                              "'paper' (the paper's LLaMA2-7B table), or 'none' (never 0)")
+    data: Any = None
+    train: Any = None
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    probe: Any = None
+
+    def __post_init__(self) -> None:
+        types_ = _section_types()
+        for name in ("data", "train", "probe"):
+            if getattr(self, name) is None:
+                setattr(self, name, types_[name]())
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+
+SECTIONS = ("data", "train", "eval", "probe")
+
+
+def load(preset: str = "demo", config_file: Path | None = None, overrides: list[str] | None = None,
+         flags: dict[str, Any] | None = None) -> RunConfig:
+    """Preset, then the user's file, then ``--set`` overrides, then dedicated CLI flags (which may not clash)."""
+    raw = _read_yaml(_preset_path(preset))
+    if config_file is not None:
+        _merge(raw, _read_yaml(config_file))
+    set_keys: set[str] = set()
+    for item in overrides or []:
+        key, value = _parse_override(item)
+        set_keys.add(key.split(".")[0] if key.split(".")[0] not in SECTIONS else key)
+        _merge(raw, _nest(key, value))
+    for key, value in (flags or {}).items():
+        if value is None:
+            continue
+        if key in set_keys:
+            raise UserError(f"'{key}' is given twice (--{key.replace('_', '-')} and --set {key}=...); give it once")
+        _merge(raw, {key: value})
+    return build(raw)
+
+
+def build(raw: dict[str, Any]) -> RunConfig:
+    """A RunConfig from a nested dict, rejecting unknown keys and values of the wrong type with one line."""
+    types_ = _section_types()
+    top = _coerce_fields(RunConfig, {k: v for k, v in raw.items() if k not in SECTIONS}, "")
+    sections = {name: _coerce_fields(types_.get(name, EvalConfig), raw.get(name) or {}, f"{name}.")
+                for name in SECTIONS}
+    sections = {name: (types_ | {"eval": EvalConfig})[name](**values) for name, values in sections.items()}
+    config = RunConfig(**top, **sections)
+    config.methods = parse_methods(config.methods)
+    config.langs = parse_langs(config.langs)
+    if config.regulation not in ("probe", "paper", "none"):
+        raise unknown("regulation source", config.regulation, ("probe", "paper", "none"))
+    return config
+
+
+def fingerprint(obj: Any) -> str:
+    """Short stable hash of a JSON-able object (the identity of a unit, a training, an evaluation)."""
+    return hashlib.sha256(json.dumps(_jsonable(obj), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """``(key, default, help)`` for every setting: the source of ``prom-bench config`` and the README table."""
+    rows = []
+    for f in dataclasses.fields(RunConfig):
+        if f.name not in SECTIONS:
+            rows.append((f.name, _show(_default(f)), f.metadata.get("help", "")))
+    for name, cls in (_section_types() | {"eval": EvalConfig}).items():
+        for f in dataclasses.fields(cls):
+            rows.append((f"{name}.{f.name}", _show(_default(f)), f.metadata.get("help", "")))
+    return rows
+
+
+def presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+def _preset_path(name: str) -> Path:
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise unknown("preset", name, presets())
+    return path
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"config file '{path}' does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"config file '{path}' cannot be read ({exc.__class__.__name__}); give a UTF-8 YAML file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"config file '{path}'{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"config file '{path}' must hold a mapping of settings, not a {type(data).__name__}")
+    return data
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"--set '{item}' is not KEY=VALUE (e.g. --set train.lr=2e-5)")
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def _nest(key: str, value: Any) -> dict[str, Any]:
+    for part in reversed(key.split(".")):
+        value = {part: value}
+    return value
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _coerce_fields(cls: type, values: dict[str, Any], prefix: str) -> dict[str, Any]:
+    if not isinstance(values, dict):
+        raise UserError(f"setting '{prefix.rstrip('.')}' must be a mapping of settings")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in SECTIONS}
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise unknown("setting", prefix + key, [prefix + k for k in fields])
+        out[key] = _coerce(value, hints.get(key, Any), prefix + key)
+    return out
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    """Check and gently convert a value to a field's type (``1`` for a float, ``'a,b'`` for a list)."""
+    origin = typing.get_origin(hint)
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if hint is Any or value is None:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            try:
+                return _coerce(value, arg, name)
+            except UserError:
+                continue
+        raise UserError(f"setting '{name}' = {value!r} has the wrong type; expected {' or '.join(_tname(a) for a in args)}")
+    if origin is list:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"setting '{name}' = {value!r} must be a list (YAML list or comma-separated)")
+        inner = typing.get_args(hint)[0] if typing.get_args(hint) else Any
+        return [_coerce(v, inner, name) for v in value]
+    if origin is typing.Literal:
+        if value not in typing.get_args(hint):
+            raise unknown(f"value for '{name}'", str(value), [str(a) for a in typing.get_args(hint)])
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise UserError(f"setting '{name}' = {value!r} must be true or false")
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(hint, type) and isinstance(value, hint):
+        return value
+    raise UserError(f"setting '{name}' = {value!r} has the wrong type; expected {_tname(hint)}")
+
+
+def _tname(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint))
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return "null" if value is None else str(value)
+
+
+def _jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = dataclasses.asdict(obj)
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
