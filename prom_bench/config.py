@@ -62,6 +62,7 @@ class RunConfig:
     out: str = setting("runs/demo", help="folder for run artifacts: mixtures, adapters, evaluation logs")
     results: str = setting("leaderboards/results", help="results store: one JSON record per model, method, language, task and settings")
     seed: int = setting(0, help="seed for data order, initialisation and sampling")
+    workers: int = setting(1, help="units run side by side in this many processes (threads split evenly between them)")
     regulation: str = setting("probe", help="where lambda=0 comes from for regulated methods: 'probe' (measure on this model), "
                               "'paper' (the paper's LLaMA2-7B table), or 'none' (never 0)")
     data: Any = None
@@ -112,6 +113,8 @@ def build(raw: dict[str, Any]) -> RunConfig:
     config = RunConfig(**top, **sections)
     config.methods = parse_methods(config.methods)
     config.langs = parse_langs(config.langs)
+    if config.workers < 1:
+        raise UserError(f"workers = {config.workers} must be at least 1")
     if config.regulation not in ("probe", "paper", "none"):
         raise unknown("regulation source", config.regulation, ("probe", "paper", "none"))
     return config

@@ -9,7 +9,9 @@ effective work is identical share it: PROM with lambda = 0 trains exactly what `
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import time
@@ -45,24 +47,104 @@ class Unit:
 
 
 def run(config: RunConfig, *, force: bool = False, console: Console | None = None) -> list[dict]:
-    """Run every unit of ``config``; return the result records (fresh and cached)."""
+    """Run every unit of ``config``; return the result records (fresh and cached).
+
+    Units run in ``config.workers`` processes (one thread each: on small CPUs two 1-thread workers give
+    about 1.9x the throughput of one process); methods are the outer loop, so ``base`` finishes first.
+    """
     console = console or Console(stderr=True)
+    _quiet()
     model = resolve(config.model)
     root = Path(config.out) / model.slug
-    units = [Unit(methods.get(m), lang) for lang in config.langs for m in config.methods]
+    units = [Unit(methods.get(m), lang) for m in config.methods for lang in config.langs]
     decisions = _regulation(config, model, units, console)
+    started = time.perf_counter()
 
     with _progress(console) as progress:
-        overall = progress.add_task("units", total=len(units))
-        current = progress.add_task("", total=None, visible=False)
-        for unit in units:
-            progress.update(current, description=unit.name, completed=0, total=None, visible=True)
-            _run_unit(config, model, root, unit, decisions, force, _Reporter(progress, current, unit.name))
-            progress.advance(overall)
-        progress.update(current, visible=False)
+        overall = progress.add_task("[bold]units", total=len(units))
+        if config.workers <= 1:
+            current = progress.add_task("", total=None)
+            for unit in units:
+                _run_unit(config, model, root, unit, decisions, force, _Reporter(progress.update, current, unit.name))
+                progress.advance(overall)
+            progress.update(current, visible=False)
+        else:
+            _run_parallel(config, model, root, units, decisions, force, progress, overall)
     done = sum(not u.skipped for u in units)
-    console.print(f"{done} unit(s) run, {len(units) - done} already done; results in {config.results}")
+    console.print(f"{done} unit(s) run, {len(units) - done} already done, in {time.perf_counter() - started:.0f} s; "
+                  f"results in {config.results}")
     return [r for u in units for r in u.records]
+
+
+def _run_parallel(config: RunConfig, model: ModelRef, root: Path, units: list[Unit], decisions: dict, force: bool,
+                  progress: Progress, overall: Any) -> None:
+    """Units in a process pool; each worker streams its progress events back through a queue."""
+    import multiprocessing as mp
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctx = mp.get_context("spawn")
+    manager = ctx.Manager()
+    events = manager.Queue()
+    bars: dict[str, Any] = {}
+    threads = max(1, (os.cpu_count() or 1) // config.workers)
+    with manager, ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)) as pool:
+        futures = {pool.submit(_unit_job, config, model, root, unit, decisions, force, events): unit for unit in units}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            while True:
+                try:
+                    name, fields = events.get_nowait()
+                except queue_mod.Empty:
+                    break
+                if name not in bars:
+                    bars[name] = progress.add_task(name, total=None)
+                progress.update(bars[name], **fields)
+            for future in finished:
+                unit = futures[future]
+                done_unit = future.result()  # re-raises a worker's error here, with its own message
+                unit.records, unit.skipped, unit.pivot_weight = done_unit.records, done_unit.skipped, done_unit.pivot_weight
+                if unit.name in bars:
+                    progress.update(bars[unit.name], visible=False)
+                progress.advance(overall)
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    _quiet()
+
+
+def _unit_job(config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisions: dict, force: bool, events: Any) -> Unit:
+    def send(_task: Any, **fields: Any) -> None:
+        events.put((unit.name, fields))
+
+    _run_unit(config, model, root, unit, decisions, force, _Reporter(send, None, unit.name))
+    return unit
+
+
+def _quiet() -> None:
+    """Library chatter (HF progress bars, lm-eval info logs) would tear the run's own progress display."""
+    import logging
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("lm-eval", "lm_eval", "transformers", "datasets", "accelerate", "peft", "httpx"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        import datasets
+
+        datasets.disable_progress_bars()
+        datasets.logging.set_verbosity_error()
+    except ImportError:
+        pass
 
 
 # --- one unit ---------------------------------------------------------------------------------------------
@@ -147,10 +229,11 @@ def _build_data(config: RunConfig, root: Path, unit: Unit, train: dict, force: b
 
     data_id = fingerprint({"lang": unit.lang, "parts": train["parts"], "data": config.data, "seed": config.seed})
     out = root / "data" / data_id
-    if force or not (out / "train.jsonl").is_file():
-        report.step("building data")
-        mixture = build_mixture(unit.lang, train["parts"], config.data)
-        write_mixture(mixture, out)
+    with _locked(out):
+        if force or not (out / "train.jsonl").is_file():
+            report.step("building data")
+            mixture = build_mixture(unit.lang, train["parts"], config.data)
+            write_mixture(mixture, out)
     return out
 
 
@@ -162,14 +245,15 @@ def _train(config: RunConfig, model: ModelRef, root: Path, mixture_dir: Path, tr
     train_id = fingerprint({"model": model.path, "mixture": mixture_dir.name, "train": train})
     out = root / "train" / train_id
     done = out / "train_result.json"
-    if not force and done.is_file():
-        return Path(json.loads(done.read_text())["weights"])
-    report.step("training")
-    settings = {k: v for k, v in train.items() if k != "parts"}
-    examples = [json.loads(line) for line in (mixture_dir / "train.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    result = run_training(TrainConfig(**settings), model.path, examples, out, progress=report.train)
-    weights = result.adapter_path or result.model_path
-    _write_json(done, {"weights": str(weights), "steps": result.steps, "train_seconds": result.train_seconds})
+    with _locked(out):  # PROM with lambda = 0 and t share this training; the second waits, then reuses it
+        if not force and done.is_file():
+            return Path(json.loads(done.read_text())["weights"])
+        report.step("training")
+        settings = {k: v for k, v in train.items() if k != "parts"}
+        examples = [json.loads(line) for line in (mixture_dir / "train.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        result = run_training(TrainConfig(**settings), model.path, examples, out, progress=report.train)
+        weights = result.adapter_path or result.model_path
+        _write_json(done, {"weights": str(weights), "steps": result.steps, "train_seconds": result.train_seconds})
     return Path(weights)
 
 
@@ -181,13 +265,14 @@ def _evaluate(config: RunConfig, model: ModelRef, root: Path, unit: Unit, adapte
     data_dir = _eval_data_dir(config.eval.data_dir)
     eval_id = fingerprint({"model": model.path, "adapter": str(adapter), "tasks": tasks, "eval": config.eval})
     cached = root / "eval" / f"{eval_id}.json"
-    if not force and cached.is_file():
-        return [TaskResult(**t) for t in json.loads(cached.read_text())]
-    report.step(f"evaluating {', '.join(tasks)}")
-    task_results = evaluate(model.path, tasks, adapter=str(adapter) if adapter else None, data_dir=data_dir,
-                            limit=config.eval.limit, batch_size=config.eval.batch_size,
-                            max_gen_toks=config.eval.max_gen_toks, progress=report.eval)
-    _write_json(cached, [dataclasses.asdict(t) for t in task_results])
+    with _locked(cached):
+        if not force and cached.is_file():
+            return [TaskResult(**t) for t in json.loads(cached.read_text())]
+        report.step(f"evaluating {', '.join(tasks)}")
+        task_results = evaluate(model.path, tasks, adapter=str(adapter) if adapter else None, data_dir=data_dir,
+                                limit=config.eval.limit, batch_size=config.eval.batch_size,
+                                max_gen_toks=config.eval.max_gen_toks, progress=report.eval)
+        _write_json(cached, [dataclasses.asdict(t) for t in task_results])
     return task_results
 
 
@@ -225,27 +310,40 @@ def _decision_dict(decision: Any) -> dict[str, Any]:
 # --- plumbing ---------------------------------------------------------------------------------------------
 
 class _Reporter:
-    """Routes a unit's training and evaluation progress onto the run's second progress bar."""
+    """Routes a unit's training and evaluation progress onto a progress bar (``update(task, **fields)``)."""
 
-    def __init__(self, progress: Progress, task: Any, name: str) -> None:
-        self.progress, self.task, self.name = progress, task, name
+    def __init__(self, update: Callable[..., None], task: Any, name: str) -> None:
+        self.update, self.task, self.name = update, task, name
 
     def step(self, what: str) -> None:
-        self.progress.update(self.task, description=f"{self.name}: {what}", completed=0, total=None)
+        self.update(self.task, description=f"{self.name}: {what}", completed=0, total=None)
 
     def train(self, event: dict[str, Any]) -> None:
-        losses = "  ".join(f"{k}={v:.3f}" for k, v in event.items() if k.startswith("loss") and v is not None)
+        losses = "  ".join(f"{k}={v:.3f}" for k, v in event.items() if k.startswith("loss") and isinstance(v, float))
         speed = f"  {event['tokens_per_s']:.0f} tok/s" if event.get("tokens_per_s") else ""
-        self.progress.update(self.task, description=f"{self.name}: training  {losses}{speed}",
-                             completed=event.get("step", 0), total=event.get("total"))
+        self.update(self.task, description=f"{self.name}: training  {losses}{speed}",
+                    completed=event.get("step", 0), total=event.get("total"))
 
     def eval(self, event: dict[str, Any]) -> None:
-        self.progress.update(self.task, completed=event.get("done", 0), total=event.get("total"))
+        self.update(self.task, completed=event.get("done", 0), total=event.get("total"))
 
 
 def _progress(console: Console) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=False)
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Exclusive lock on ``<path>.lock`` across processes (units in parallel may share a piece of work)."""
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write_json(path: Path, data: Any) -> None:
