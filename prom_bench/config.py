@@ -235,7 +235,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
             return value
         raise UserError(f"setting '{name}' = {value!r} must be true or false")
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return value  # an int stays an int: pivot_layer=24 is a block index, 0.75 a fraction of depth
     if hint is int and isinstance(value, int) and not isinstance(value, bool):
         return value
     if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
