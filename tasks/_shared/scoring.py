@@ -1,0 +1,192 @@
+"""Language-aware answer scoring for the prom-bench tasks: pure functions, no project import.
+
+QA scores are SQuAD v1.1 EM and F1 with a normaliser that works for every script, not just English:
+
+1. NFKC;
+2. Malayalam chillu: old-style ``consonant + virama + ZWJ`` becomes the atomic chillu letter (Unicode 5.1);
+3. drop format characters (category Cf: ZWSP in Thai, ZWJ/ZWNJ, BOM);
+4. native digits (any Unicode decimal digit: ٢٠١٠, २०१०, ๒๕๖๗) become ASCII digits;
+5. casefold;
+6. Greek: strip tonos and dialytika from Greek letters (never other combining marks);
+7. Arabic: strip tashkeel and tatweel, unify alef forms (أ إ آ ٱ -> ا);
+8. remove punctuation: ASCII punctuation (as SQuAD) and every Unicode P* character (danda, Arabic comma ...);
+9. articles: English ``a/an/the`` as SQuAD; Arabic by a versioned rule (``AR_ARTICLE_RULE``);
+10. tokens: Thai by words (pythainlp newmm; logged fallback to characters), every other language by spaces.
+
+Thai and Indic combining marks (vowel signs, viramas, tone marks) are letters of the word and are never
+stripped. English (``lang="en"``) is scored exactly as the official SQuAD v1.1 script does, so the English
+control is comparable with published numbers. Per-item scores are fractions (0/1 and 0..1); prom-bench
+reports means in percent.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+
+log = logging.getLogger("prom_bench_tasks")
+
+NORMALISER_VERSION = "1"
+# Which Arabic article rule "ar" uses. "prefix-v1": a word-initial ال is dropped when at least two letters
+# remain (الكتاب -> كتاب, but ألف/الا are left alone). "mlqa": the official MLQA script's rule, which deletes
+# every ال anywhere in the string, also inside words (e.g. in a name like "عبدالله"). Changing the default
+# changes what a score means: bump the task versions.
+AR_ARTICLE_RULE = "prefix-v1"
+AR_ARTICLE_RULES = ("prefix-v1", "mlqa")
+
+_ASCII_PUNCT = set(string.punctuation)
+_CHILLU = {"ണ": "ൺ", "ന": "ൻ", "ര": "ർ", "ല": "ൽ", "ള": "ൾ", "ക": "ൿ"}
+_CHILLU_RE = re.compile("([ണനരലളക])\u0d4d\u200d")
+_TASHKEEL_RE = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_ALEF_RE = re.compile("[\u0622\u0623\u0625\u0671]")
+_GREEK_ACCENTS = {"\u0301", "\u0308", "\u0344", "\u0342", "\u0313", "\u0314"}
+_AR_PREFIX_RE = re.compile(r"(?:(?<=\s)|^)ال(?=\w\w)")
+_EN_ARTICLES_RE = re.compile(r"\b(a|an|the)\b")
+_thai_fallback_logged = False
+
+
+# --- normalisation ----------------------------------------------------------------------------------------
+
+def squad_normalize(text: str) -> str:
+    """The official SQuAD v1.1 ``normalize_answer`` (English only): lower, ASCII punctuation, articles, spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _ASCII_PUNCT)
+    text = _EN_ARTICLES_RE.sub(" ", text)
+    return " ".join(text.split())
+
+
+def normalize(text: str, lang: str, *, ar_article_rule: str = AR_ARTICLE_RULE) -> str:
+    """Normalise an answer for comparison in ``lang`` (ISO 639-1). Returns space-joined text."""
+    if lang == "en":
+        return squad_normalize(text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _CHILLU_RE.sub(lambda m: _CHILLU[m.group(1)], text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = "".join(str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in text)
+    text = text.casefold()
+    text = _strip_greek_accents(text)
+    text = _TASHKEEL_RE.sub("", text)
+    text = _ALEF_RE.sub("\u0627", text)
+    # Punctuation becomes a space (a danda or Arabic comma separates words); SQuAD deletes ASCII punctuation,
+    # which keeps "1,000" and "U.S." as one token, so ASCII punctuation is deleted the same way.
+    text = "".join("" if ch in _ASCII_PUNCT else " " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    if lang == "ar":
+        text = remove_arabic_article(text, ar_article_rule)
+    return " ".join(text.split())
+
+
+def remove_arabic_article(text: str, rule: str = AR_ARTICLE_RULE) -> str:
+    """Apply a named Arabic article rule (see ``AR_ARTICLE_RULES``) to normalised text."""
+    if rule == "prefix-v1":
+        return _AR_PREFIX_RE.sub("", text)
+    if rule == "mlqa":
+        return re.sub(r"\sال^|ال", " ", text)  # verbatim from the MLQA evaluation script
+    raise ValueError(f"unknown Arabic article rule '{rule}'; valid: {', '.join(AR_ARTICLE_RULES)}")
+
+
+def _strip_greek_accents(text: str) -> str:
+    out = []
+    for ch in text:
+        if "\u0370" <= ch <= "\u03ff" or "\u1f00" <= ch <= "\u1fff":
+            decomposed = unicodedata.normalize("NFD", ch)
+            ch = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _GREEK_ACCENTS))
+        out.append(ch)
+    return "".join(out)
+
+
+# --- tokenisation -----------------------------------------------------------------------------------------
+
+def tokenize(normalized: str, lang: str) -> list[str]:
+    """Tokens of already-normalised text: Thai words (it writes no spaces between words), else spaces."""
+    if lang == "th":
+        return _thai_words(normalized)
+    return normalized.split()
+
+
+def _thai_words(text: str) -> list[str]:
+    global _thai_fallback_logged
+    try:
+        from pythainlp.tokenize import word_tokenize
+    except ImportError:
+        if not _thai_fallback_logged:
+            log.warning("pythainlp is not installed: Thai F1 falls back to character tokens (pip install pythainlp)")
+            _thai_fallback_logged = True
+        return [ch for ch in text if not ch.isspace()]
+    return [tok for tok in word_tokenize(text, engine="newmm", keep_whitespace=False) if tok.strip()]
+
+
+# --- EM / F1 ----------------------------------------------------------------------------------------------
+
+def exact_match(prediction: str, gold: str, lang: str) -> float:
+    """1.0 if the normalised strings are equal (for Thai: equal ignoring spaces), else 0.0."""
+    pred, ref = normalize(prediction, lang), normalize(gold, lang)
+    if lang == "th":
+        pred, ref = pred.replace(" ", ""), ref.replace(" ", "")
+    return float(pred == ref)
+
+
+def f1(prediction: str, gold: str, lang: str) -> float:
+    """SQuAD v1.1 token F1 on language-aware tokens (0.0 when nothing overlaps, as in v1.1)."""
+    pred_tokens = tokenize(normalize(prediction, lang), lang)
+    gold_tokens = tokenize(normalize(gold, lang), lang)
+    common = Counter(pred_tokens) & Counter(gold_tokens)
+    num_same = sum(common.values())
+    if num_same == 0:
+        return 0.0
+    precision = num_same / len(pred_tokens)
+    recall = num_same / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def qa_scores(prediction: str, golds: Iterable[str], lang: str) -> dict[str, float]:
+    """``{"exact_match": 0/1, "f1": 0..1}``: each the maximum over the gold answers, as SQuAD."""
+    golds = [g for g in golds if g.strip()]
+    if not golds:
+        raise ValueError("an item without a gold answer cannot be scored; unanswerable items are filtered at load time")
+    return {
+        "exact_match": max(exact_match(prediction, g, lang) for g in golds),
+        "f1": max(f1(prediction, g, lang) for g in golds),
+    }
+
+
+# --- MGSM -------------------------------------------------------------------------------------------------
+
+# A number: digits with optional thousands groups (comma, Arabic thousands sign, thin/no-break space,
+# apostrophe) and an optional decimal part ('.' or the Arabic decimal separator). Matched after native
+# digits are mapped to ASCII.
+_NUMBER_RE = re.compile(r"-?\d+(?:[,\u066c\u00a0\u202f']\d{3})*(?:[.\u066b]\d+)?")
+
+
+def _ascii_digits(text: str) -> str:
+    return "".join(str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in text)
+
+
+def parse_number(text: str) -> float | None:
+    """The value of a number written with any decimal digits, thousands separators and a decimal point."""
+    match = _NUMBER_RE.search(_ascii_digits(unicodedata.normalize("NFKC", text).replace("\u2212", "-")))
+    return None if match is None else _to_float(match.group(0))
+
+
+def extract_answer_number(generation: str) -> float | None:
+    """The last number in the generated answer (a direct answer ends with it: "... = 18", "18 บาท" -> 18)."""
+    text = _ascii_digits(unicodedata.normalize("NFKC", generation).replace("\u2212", "-"))
+    matches = _NUMBER_RE.findall(text)
+    return None if not matches else _to_float(matches[-1])
+
+
+def _to_float(number: str) -> float:
+    number = re.sub("[,\u066c\u00a0\u202f']", "", number).replace("\u066b", ".")
+    return float(number)
+
+
+def mgsm_accuracy(generation: str, gold: str | float | int) -> float:
+    """1.0 if the extracted number equals the gold number (numerically: "18.00" == 18, "5,600" == 5600)."""
+    target = float(gold) if isinstance(gold, (int, float)) else parse_number(str(gold))
+    predicted = extract_answer_number(generation)
+    if target is None:
+        raise ValueError(f"gold answer {gold!r} is not a number")
+    return float(predicted is not None and abs(predicted - target) < 1e-6)
