@@ -1,0 +1,109 @@
+"""The paper's table cells and how records are chosen to fill them.
+
+A *cell* is one benchmark on one language (``prom_xquad_th``); QA cells carry two metrics (EM and F1),
+MGSM cells one (accuracy). Tables 1-3 use one record per (model, method, cell): when a cell has records
+with several settings (a Table 4 sweep beside the main run) the main run is the settings that cover the
+most cells of that model and method; the others are left to Table 4.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from prom_bench.methods import METHODS
+from prom_bench.results import latest_records
+
+
+@dataclass(frozen=True)
+class Cell:
+    task: str
+    benchmark: str
+    lang: str
+    metrics: tuple[str, ...]
+
+
+QA_METRICS = ("exact_match", "f1")
+MGSM_METRICS = ("accuracy",)
+QA_CELLS = tuple(Cell(f"prom_{bench}_{lang}", bench, lang, QA_METRICS) for bench, lang in (
+    ("xquad", "th"), ("xquad", "ar"), ("xquad", "el"), ("mlqa", "ar"),
+    ("indicqa", "ta"), ("indicqa", "mr"), ("indicqa", "ml")))
+MGSM_CELLS = tuple(Cell(f"prom_mgsm_{lang}", "mgsm", lang, MGSM_METRICS) for lang in ("sw", "th", "bn", "te"))
+ALL_CELLS = QA_CELLS + MGSM_CELLS          # the 11 cells of Table 3
+
+BENCH_LABEL = {"xquad": "XQuAD", "mlqa": "MLQA", "indicqa": "IndicQA", "mgsm": "MGSM"}
+METRIC_LABEL = {"exact_match": "EM", "f1": "F1", "accuracy": "acc"}
+# Row order of Tables 1-3 (the paper lists PROM first and the untrained model last).
+METHOD_ORDER = ("prom", "prom-noreg", "t+e", "t", "base")
+BASELINE = "t+e"
+PAPER_MODEL = "LLaMA2-7B"
+
+
+def method_label(method: str) -> str:
+    """The paper's name of a method (``PROM``, ``xLLAMA2(t+e)``), or the name itself if unregistered."""
+    entry = METHODS.get(method)
+    return entry.paper_name if entry else method
+
+
+def method_rank(method: str) -> tuple[int, str]:
+    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
+
+
+def is_pivot_method(method: str) -> bool:
+    entry = METHODS.get(method)
+    return bool(entry and entry.objective == "pivot")
+
+
+def lambda_zero(record: dict) -> bool:
+    """The paper's asterisk: a pivot method whose pivot weight lambda was 0 (regulation found no pivot)."""
+    if not is_pivot_method(record["method"]):
+        return False
+    settings = record.get("settings") or {}
+    weight = settings.get("pivot_weight")
+    return settings.get("regulation") == "no-pivot" or (weight is not None and float(weight) == 0.0)
+
+
+def models_in(records: list[dict]) -> list[str]:
+    """Models in first-seen order, the paper's model last (so --compare rows read run first, paper after)."""
+    seen = list(dict.fromkeys(r["model"] for r in records))
+    return sorted(seen, key=lambda m: m == PAPER_MODEL)
+
+
+@dataclass
+class Selection:
+    """The chosen record of each (model, method, task), and what was left out for Table 4."""
+
+    chosen: dict[tuple[str, str, str], dict]
+    main_settings: dict[tuple[str, str], str]         # (model, method) -> settings_id of the main run
+    other_settings: dict[tuple[str, str], set[str]]   # settings seen but not used in Tables 1-3
+
+    def get(self, model: str, method: str, task: str) -> dict | None:
+        return self.chosen.get((model, method, task))
+
+    def methods(self, model: str) -> list[str]:
+        return sorted({m for (mo, m, _t) in self.chosen if mo == model}, key=method_rank)
+
+
+def select(records: list[dict]) -> Selection:
+    """One record per (model, method, task): the latest of the main settings (see module docstring)."""
+    latest = latest_records(records)
+    coverage = Counter((r["model"], r["method"], r["settings_id"]) for r in latest)
+    chosen: dict[tuple[str, str, str], dict] = {}
+    for record in latest:
+        key = (record["model"], record["method"], record["task"])
+        rank = (coverage[(record["model"], record["method"], record["settings_id"])],
+                str(record["provenance"].get("date") or ""), record["settings_id"])
+        current = chosen.get(key)
+        if current is None or rank > (coverage[(current["model"], current["method"], current["settings_id"])],
+                                      str(current["provenance"].get("date") or ""), current["settings_id"]):
+            chosen[key] = record
+    main: dict[tuple[str, str], str] = {}
+    used = Counter((r["model"], r["method"], r["settings_id"]) for r in chosen.values())
+    for (model, method, sid), _count in sorted(used.items(), key=lambda kv: -kv[1]):
+        main.setdefault((model, method), sid)
+    other: dict[tuple[str, str], set[str]] = defaultdict(set)
+    used_ids = {(r["model"], r["method"], r["settings_id"]) for r in chosen.values()}
+    for record in latest:
+        if (record["model"], record["method"], record["settings_id"]) not in used_ids:
+            other[(record["model"], record["method"])].add(record["settings_id"])
+    return Selection(chosen, main, dict(other))

@@ -1,0 +1,390 @@
+"""Tables 1-4 of the paper, built from records as plain data (``Table``) that any renderer can print.
+
+Table 1: QA exact match and F1 per cell plus the average. Table 2: MGSM accuracy per language plus the
+average. Table 3: wins and losses against t+e (rule in ``winloss``). Table 4: a hyperparameter sweep
+(n, alpha, lambda) on one language. Missing cells stay missing (``Value()``), never 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prom_bench.errors import UserError
+from prom_bench.languages import LANGUAGES
+from prom_bench.report import paper
+from prom_bench.report.bootstrap import DEFAULT_RESAMPLES
+from prom_bench.report.cells import (ALL_CELLS, BASELINE, BENCH_LABEL, MGSM_CELLS, METRIC_LABEL, PAPER_MODEL,
+                                     QA_CELLS, Cell, Selection, is_pivot_method, lambda_zero, method_label,
+                                     method_rank, models_in, select)
+from prom_bench.report.winloss import count_vs_baseline
+
+TABLE_KEYS = ("1", "2", "3", "4")
+SWEEP_KEYS = (("pivot_layer", "n"), ("label_smoothing", "α"), ("pivot_weight", "λ"))
+
+
+@dataclass
+class Value:
+    """One table entry: a number (percent, shown with one decimal) or a text; neither means missing."""
+
+    number: float | None = None
+    text: str | None = None
+    star: bool = False       # lambda = 0 for this cell (the paper's asterisk)
+    partial: bool = False    # an average over only some of the cells (marked with a dagger)
+
+    @property
+    def missing(self) -> bool:
+        return self.number is None and self.text is None
+
+
+@dataclass
+class Row:
+    label: str
+    values: list[Value]
+    source: str = "run"      # "run" or "paper" (a --compare row)
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    caption: str
+    columns: list[str]                                   # leaf column labels
+    groups: list[list[tuple[str, int]]] = field(default_factory=list)   # header rows above: (label, span)
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    stub: str = "method"                                 # header of the row-label column
+
+    def flat_columns(self) -> list[str]:
+        """Leaf labels prefixed with their group labels (``XQuAD th EM``), for one-row headers."""
+        names = [[] for _ in self.columns]
+        for group_row in self.groups:
+            i = 0
+            for label, span in group_row:
+                for j in range(i, i + span):
+                    if label:
+                        names[j].append(label)
+                i += span
+        return [" ".join([*prefix, leaf]) for prefix, leaf in zip(names, self.columns)]
+
+    def span_heads(self) -> list[str]:
+        """Group labels shown once, over the first column of each span (``XQuAD th`` over em, '' over f1)."""
+        heads = [[] for _ in self.columns]
+        for group_row in self.groups:
+            i = 0
+            for label, span in group_row:
+                if label:
+                    heads[i].append(label)
+                i += span
+        return [" ".join(h) for h in heads]
+
+
+def parse_table(table: str) -> list[str]:
+    """``"all"`` or one of 1-4 -> the table keys; one clear line otherwise."""
+    key = str(table).strip().lower()
+    if key == "all":
+        return list(TABLE_KEYS)
+    if key in TABLE_KEYS:
+        return [key]
+    raise UserError(f"unknown table '{table}'; valid: 1, 2, 3, 4, all")
+
+
+def _row_label(model: str, method: str, several_models: bool, paper_row: bool = False) -> str:
+    label = method_label(method)
+    if paper_row:
+        return f"paper: {label}"
+    return f"{model} · {label}" if several_models else label
+
+
+def _mean(values: list[float | None], total: int) -> Value:
+    present = [v for v in values if v is not None]
+    if not present:
+        return Value()
+    return Value(sum(present) / len(present), partial=len(present) < total)
+
+
+def _score_rows(selection: Selection, model: str, method: str, cells: tuple[Cell, ...], label: str,
+                source: str) -> Row:
+    values: list[Value] = []
+    per_metric: dict[str, list[float | None]] = {m: [] for m in cells[0].metrics}
+    for cell in cells:
+        record = selection.get(model, method, cell.task)
+        for metric in cell.metrics:
+            number = None if record is None else record["metrics"].get(metric)
+            per_metric[metric].append(number)
+            values.append(Value(number, star=record is not None and number is not None and lambda_zero(record)))
+    values.extend(_mean(per_metric[m], len(cells)) for m in cells[0].metrics)
+    return Row(label, values, source)
+
+
+def _compare_selection(compare: str | None) -> Selection | None:
+    if compare is None:
+        return None
+    if compare != "paper":
+        raise UserError(f"unknown comparison '{compare}'; valid: paper")
+    return select(paper.paper_records())
+
+
+def _score_table(key: str, cells: tuple[Cell, ...], selection: Selection, paper_sel: Selection | None) -> Table:
+    models = models_in(list(selection.chosen.values()))
+    several = len(models) > 1
+    if key == "1":
+        benches = list(dict.fromkeys(c.benchmark for c in cells))
+        groups = [[(BENCH_LABEL[b], 2 * sum(c.benchmark == b for c in cells)) for b in benches] + [("avg", 2)],
+                  [(c.lang, 2) for c in cells] + [("", 2)]]
+        columns = [METRIC_LABEL[m].lower() for c in cells for m in c.metrics] + ["em", "f1"]
+        title, caption = "Table 1: QA exact match and F1", "Exact match and F1 (%) of the QA benchmarks."
+    else:
+        groups = [[("MGSM accuracy", len(cells) + 1)]]
+        columns = [c.lang for c in cells] + ["avg"]
+        title, caption = "Table 2: MGSM accuracy", "MGSM accuracy (%)."
+    table = Table(key, title, caption, columns, groups)
+    for model in models:
+        for method in selection.methods(model):
+            if not any(selection.get(model, method, c.task) for c in cells):
+                continue
+            table.rows.append(_score_rows(selection, model, method, cells, _row_label(model, method, several), "run"))
+            if paper_sel is not None and model != PAPER_MODEL and any(
+                    paper_sel.get(PAPER_MODEL, method, c.task) for c in cells):
+                table.rows.append(_score_rows(paper_sel, PAPER_MODEL, method, cells,
+                                              _row_label(model, method, several, paper_row=True), "paper"))
+    table.caption += " *: λ = 0 (regulation found no English pivot for the language). –: no record."
+    if any(v.partial for row in table.rows for v in row.values):
+        table.caption += f" †: average over the cells present only (the full average needs all {len(cells)})."
+    if any(row.source == "paper" for row in table.rows):
+        table.caption += f" 'paper:' rows are the paper's {PAPER_MODEL} numbers."
+    for (model, method), ids in sorted(selection.other_settings.items()):
+        table.notes.append(f"{model} · {method_label(method)}: {len(ids)} more setting(s) on record, shown in Table 4; "
+                           f"this table uses settings {selection.main_settings.get((model, method), '?')}, "
+                           "the ones covering the most cells.")
+    return table
+
+
+def _table3(selection: Selection, paper_sel: Selection | None, significant: bool, resamples: int,
+            seed: int) -> Table:
+    printed = None
+    models = models_in(list(selection.chosen.values()))
+    several = len(models) > 1
+    show_paper = paper_sel is not None or PAPER_MODEL in models
+    if show_paper:
+        printed = paper.paper_table3()
+    columns = [f"lose to {BASELINE}", f"wins {BASELINE}", "neither"]
+    if show_paper:
+        columns += ["paper: lose", "paper: win"]
+    columns.append("note")
+    rule = ("A method wins a cell when it dominates t+e there: at least as good on every metric of the cell "
+            "(EM and F1 for the 7 QA cells, accuracy for the 4 MGSM cells) and strictly better on at least one; "
+            "it loses when t+e dominates it; a trade-off or an exact tie counts as neither.")
+    if significant:
+        rule += (f" Significant only: a metric counts as better (worse) only when the 95% paired-bootstrap interval "
+                 f"of the difference ({resamples} resamples over items paired by doc_id) lies wholly above "
+                 "(below) 0; cells without per-item scores on both sides are not counted.")
+    else:
+        rule += " Compared on the stored scores (the paper's own one-decimal numbers for its records)."
+    caption = (f"Wins and losses against {method_label(BASELINE)} over the {len(ALL_CELLS)} cells of Tables 1-2. "
+               + rule + " Counts read k/m: k cells of the m compared.")
+    table = Table("3", "Table 3: wins and losses against t+e" + (" (significant only)" if significant else ""),
+                  caption, columns)
+    for model in models:
+        methods = [m for m in selection.methods(model) if m != BASELINE]
+        has_baseline = any(selection.get(model, BASELINE, c.task) for c in ALL_CELLS)
+        paper_counts = (printed or {}).get("counts", {}) if show_paper else {}
+        if model == PAPER_MODEL:
+            methods += [m for m in paper_counts if m not in methods]
+        for method in sorted(methods, key=method_rank):
+            label = _row_label(model, method, several)
+            values: list[Value] = []
+            notes: list[str] = []
+            has_records = any(selection.get(model, method, c.task) for c in ALL_CELLS)
+            if not has_baseline or not has_records:
+                values = [Value(), Value(), Value()]
+                notes.append(f"no {BASELINE} records" if not has_baseline else
+                             "no per-cell scores (the paper prints only its counts)" if model == PAPER_MODEL
+                             else "no records")
+                count = None
+            else:
+                count = count_vs_baseline(selection, model, method, significant=significant, resamples=resamples,
+                                          seed=seed)
+                m = count.compared
+                values = [Value(text=f"{count.losses}/{m}"), Value(text=f"{count.wins}/{m}"),
+                          Value(text=str(count.neither))]
+                if count.missing:
+                    notes.append(f"{len(count.missing)} of {len(ALL_CELLS)} cells missing")
+                if count.untestable:
+                    notes.append(f"{len(count.untestable)} cells without per-item scores, not counted")
+            if show_paper:
+                pc = paper_counts.get(method)
+                cells_total = (printed or {}).get("cells", len(ALL_CELLS))
+                values += ([Value(text=f"{pc['lose']}/{cells_total}"), Value(text=f"{pc['win']}/{cells_total}")]
+                           if pc else [Value(), Value()])
+                if pc and model == PAPER_MODEL and count is not None:
+                    if count.compared == cells_total and (count.losses, count.wins) != (pc["lose"], pc["win"]):
+                        notes.append(f"DIFFERS from the paper's printed {pc['lose']}/{cells_total} lose, "
+                                     f"{pc['win']}/{cells_total} win")
+                    elif count.compared == cells_total:
+                        notes.append("matches the paper")
+                    elif count.compared < cells_total:
+                        notes.append(f"paper's count covers {cells_total} cells, computed {count.compared}: not comparable")
+            values.append(Value(text="; ".join(notes)))
+            table.rows.append(Row(label, values))
+    if not table.rows:
+        table.notes.append("no records to compare")
+    return table
+
+
+def ci_table(selection: Selection, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Table | None:
+    """Each method minus t+e per cell and metric with its 95% paired-bootstrap interval; None without samples."""
+    rows: list[Row] = []
+    several = len(models_in(list(selection.chosen.values()))) > 1
+    for model in models_in(list(selection.chosen.values())):
+        for method in selection.methods(model):
+            if method == BASELINE:
+                continue
+            count = count_vs_baseline(selection, model, method, intervals=True, resamples=resamples, seed=seed)
+            for cell in ALL_CELLS:
+                for diff in count.differences.get(cell.task, []):
+                    sign = {1: "better", -1: "worse", 0: "not significant"}[diff.sign]
+                    rows.append(Row(_row_label(model, method, several), [
+                        Value(text=f"{BENCH_LABEL[cell.benchmark]} {cell.lang}"), Value(text=METRIC_LABEL[diff.metric]),
+                        Value(diff.diff), Value(diff.low), Value(diff.high), Value(text=str(diff.n)), Value(text=sign)]))
+    if not rows:
+        return None
+    return Table("3-ci", f"Differences against {BASELINE} (95% paired bootstrap)",
+                 f"Method minus {method_label(BASELINE)} in points, with the percentile interval of {resamples} "
+                 "bootstrap resamples of the items both systems answered (paired by doc_id).",
+                 ["cell", "metric", "diff", "low", "high", "items", "verdict"], rows=rows)
+
+
+def _fmt_setting(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def _sweep_lang(records: list[dict]) -> str | None:
+    """The language with the most distinct settings of pivot-method runs (Thai in the paper)."""
+    distinct: dict[str, set] = {}
+    for r in records:
+        if is_pivot_method(r["method"]):
+            distinct.setdefault(r["lang"], set()).add(r["settings_id"])
+    if not distinct:
+        return None
+    return max(sorted(distinct), key=lambda lang: (len(distinct[lang]), lang == "th"))
+
+
+def _table4(records: list[dict], selection: Selection, lang: str | None, compare: str | None) -> Table:
+    from prom_bench.results import latest_records
+
+    latest = latest_records(records)
+    lang = lang or _sweep_lang(latest) or "th"
+    if lang not in LANGUAGES:
+        raise UserError(f"unknown language '{lang}' for Table 4; valid: {', '.join(LANGUAGES)}")
+    cells = [c for c in MGSM_CELLS if c.lang == lang] + [c for c in QA_CELLS if c.lang == lang]
+    on_lang = [r for r in latest if r["lang"] == lang and r["task"] in {c.task for c in cells}]
+    pivot_rows = [r for r in on_lang if is_pivot_method(r["method"])]
+    extra_keys = sorted({k for r in pivot_rows for k in r["settings"]} - {k for k, _ in SWEEP_KEYS} - {"regulation"})
+    extra_keys = [k for k in extra_keys if len({repr(r["settings"].get(k)) for r in pivot_rows}) > 1]
+    columns = [sym for _, sym in SWEEP_KEYS] + extra_keys
+    groups_top = [("", len(columns))]
+    for cell in cells:
+        columns += [METRIC_LABEL[m] for m in cell.metrics]
+        groups_top.append((f"{BENCH_LABEL[cell.benchmark]}", len(cell.metrics)))
+    table = Table("4", f"Table 4: hyperparameter sweep on {lang}",
+                  f"Scores (%) on {LANGUAGES[lang].name} ({lang}) for each setting of n (pivot layer), α (label "
+                  "smoothing) and λ (pivot loss weight); trained baselines first. –: no record.",
+                  columns, [groups_top], stub="run")
+    models = models_in(on_lang)
+    several = len(models) > 1
+
+    def add_rows(source_records: list[dict], sel: Selection, model: str, prefix: str, source: str) -> None:
+        by_run: dict[tuple[str, str], dict[str, dict]] = {}
+        for r in source_records:
+            if r["model"] == model:
+                by_run.setdefault((r["method"], r["settings_id"]), {})[r["task"]] = r
+        def varied(method: str, settings: dict) -> list[int]:
+            """Indices into SWEEP_KEYS (then extra keys) where a run differs from its method's main run."""
+            main_sid = sel.main_settings.get((model, method))
+            main = next((r["settings"] for r in source_records
+                         if r["model"] == model and r["method"] == method and r["settings_id"] == main_sid), settings)
+            keys = [k for k, _ in SWEEP_KEYS] + extra_keys
+            return [i for i, k in enumerate(keys) if repr(settings.get(k)) != repr(main.get(k))]
+
+        def order(key):
+            method, sid = key
+            settings = next(iter(by_run[key].values()))["settings"]
+            diff = varied(method, settings)
+            # The paper's order: baselines, the main run, then one block per varied setting.
+            return (is_pivot_method(method), method_rank(method), len(diff) > 0, diff,
+                    [_number(settings.get(k)) for k, _ in SWEEP_KEYS])
+
+        for method, sid in sorted(by_run, key=order):
+            if not is_pivot_method(method) and method not in ("t", BASELINE):
+                continue
+            if not is_pivot_method(method) and sel.main_settings.get((model, method)) != sid:
+                continue
+            runs = by_run[(method, sid)]
+            settings = next(iter(runs.values()))["settings"]
+            label = method_label(method)
+            if is_pivot_method(method):
+                diff = varied(method, settings)
+                symbols = [sym for _, sym in SWEEP_KEYS] + extra_keys
+                label += " (main)" if not diff else ": " + ", ".join(symbols[i] for i in diff) + " varied"
+            label = f"{prefix}{model} · {label}" if several and not prefix else f"{prefix}{label}"
+            values = [Value(text=_fmt_setting(settings.get(k)) if is_pivot_method(method) else "") for k, _ in SWEEP_KEYS]
+            values += [Value(text=_fmt_setting(settings.get(k))) for k in extra_keys]
+            for cell in cells:
+                record = runs.get(cell.task)
+                values += [Value(None if record is None else record["metrics"].get(m),
+                                 star=record is not None and lambda_zero(record)) for m in cell.metrics]
+            table.rows.append(Row(label, values, source))
+
+    for model in models:
+        add_rows(on_lang, selection, model, "", "run")
+    if compare == "paper" and PAPER_MODEL not in models:
+        paper_recs = [r for r in paper.paper_records() if r["lang"] == lang]
+        if paper_recs:
+            add_rows(paper_recs, select(paper.paper_records()), PAPER_MODEL, "paper: ", "paper")
+    if not table.rows:
+        table.notes.append(f"no records on {lang}")
+    return table
+
+
+def build_tables(records: list[dict], table: str = "all", *, compare: str | None = None, significant: bool = False,
+                 lang: str | None = None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> list[Table]:
+    """Tables 1-4 (or one of them) from records, as data.
+
+    Args:
+        records: result records (``results.load_records``); several models and settings may mix.
+        table: "1", "2", "3", "4" or "all".
+        compare: "paper" adds the paper's numbers beside ours; None for none.
+        significant: Table 3 counts only significant wins/losses (paired bootstrap), and a table of the
+            intervals follows it.
+        lang: the language of Table 4 (default: the one with the most pivot-method settings).
+        resamples, seed: of the bootstrap.
+    """
+    keys = parse_table(table)
+    selection = select(records)
+    paper_sel = _compare_selection(compare)
+    out: list[Table] = []
+    for key in keys:
+        if key == "1":
+            out.append(_score_table("1", QA_CELLS, selection, paper_sel))
+        elif key == "2":
+            out.append(_score_table("2", MGSM_CELLS, selection, paper_sel))
+        elif key == "3":
+            out.append(_table3(selection, paper_sel, significant, resamples, seed))
+            if significant:
+                ci = ci_table(selection, resamples=resamples, seed=seed)
+                if ci is not None:
+                    out.append(ci)
+        else:
+            out.append(_table4(records, selection, lang, compare))
+    return out

@@ -1,0 +1,292 @@
+"""The results store: one JSON record per (model, method, language, task, settings).
+
+A record is plain data, so the paper's numbers (``leaderboards/paper``) and the records of our own runs
+are read, compared and rendered by the same code::
+
+    {"schema": 1, "model": "SmolLM2-135M-Instruct", "model_path": "...", "method": "prom", "lang": "th",
+     "task": "prom_xquad_th", "benchmark": "xquad",
+     "settings": {"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.1},
+     "settings_id": "3f2a9c0d1e", "metrics": {"exact_match": 10.7, "f1": 22.5},   # percent, 0-100
+     "n": 1190, "samples": [{"doc_id": 0, "exact_match": 1, "f1": 1.0}, ...],    # per-item, 0-1
+     "provenance": {"config": {...}, "dataset": {...}, "task_version": 1, "packages": {...},
+                    "git_commit": "...", "git_dirty": false, "seed": 0, "date": "2026-01-01T00:00:00+00:00"}}
+
+On disk a record lives at ``<results>/<model slug>/<method>/<lang>/<task>__<settings_id>__<stamp>.record.json``.
+The stamp (UTC time, process id, random suffix) makes every write a new file, so two runs that finish at
+the same moment cannot overwrite each other; readers keep the latest record of each key
+(``latest_records``). Every write goes to a hidden temp file in the same folder and is renamed into
+place, so a killed writer leaves no partial record (readers never look at hidden ``.tmp`` files).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from prom_bench import methods
+from prom_bench.errors import UserError
+
+SCHEMA = 1
+RECORD_SUFFIX = ".record.json"
+DEFAULT_RESULTS_DIR = Path("leaderboards") / "results"   # relative to the working directory, like the pipeline
+BENCHMARKS = ("xquad", "mlqa", "indicqa", "mgsm")
+REQUIRED_KEYS = ("schema", "model", "method", "lang", "task", "benchmark", "settings", "settings_id",
+                 "metrics", "n", "samples", "provenance")
+# Packages whose versions decide what a score means; recorded with every result.
+PROVENANCE_PACKAGES = ("torch", "transformers", "peft", "accelerate", "lm_eval", "datasets", "prom-bench")
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+# ---------------------------------------------------------------------------------------------- building
+def _canonical(value: Any) -> Any:
+    """Numbers compared by value: ``0.0`` and ``0`` (or ``24.0`` and ``24``) give the same settings_id."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def settings_id(settings: Mapping[str, Any]) -> str:
+    """A short, stable hash of the settings that distinguish runs (key order and 0 vs 0.0 do not matter)."""
+    text = json.dumps(_canonical(dict(settings)), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def benchmark_of(task: str) -> str:
+    """``prom_xquad_th`` -> ``xquad``; one clear error for a task outside the four benchmarks."""
+    for bench in BENCHMARKS:
+        if re.search(rf"(^|_){bench}(_|$)", task):
+            return bench
+    raise UserError(f"task '{task}' belongs to no known benchmark; valid: tasks named like prom_<{'|'.join(BENCHMARKS)}>_<lang>")
+
+
+def _package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in PROVENANCE_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+@functools.lru_cache(maxsize=1)
+def _git_state() -> tuple[str | None, bool | None]:
+    """Commit and dirtiness of the checkout prom_bench runs from; (None, None) for an installed wheel."""
+    if not (_CHECKOUT / ".git").exists():
+        return None, None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_CHECKOUT, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=_CHECKOUT,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip() != ""
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit or None, dirty
+
+
+def record_from(result: Any = None, *, model: Any, method: str, lang: str | None = None, task: str | None = None,
+                metrics: Mapping[str, float] | None = None, n: int | None = None,
+                samples: list[dict] | None = None, settings: Mapping[str, Any] | None = None,
+                config: Mapping[str, Any] | None = None, dataset: Mapping[str, Any] | None = None,
+                task_version: Any = None, seed: int | None = None, date: str | None = None,
+                **extra: Any) -> dict:
+    """Build a record with full provenance, the one way the pipeline and ``prom-bench eval`` make records.
+
+    Args:
+        result: optional ``evaluation.TaskResult`` (anything with ``task, metrics, n, samples, version,
+            dataset``); explicit keyword arguments override its fields.
+        model: a ``models.ModelRef`` (``display`` and ``path`` are used) or a display name.
+        method: a method name or paper alias; stored under its canonical name.
+        lang: target language code; defaults to the last part of the task name.
+        metrics: percent (0-100), e.g. ``{"exact_match": 10.7, "f1": 22.5}`` or ``{"accuracy": 4.4}``.
+        samples: per-item scores, 0-1, keyed by ``doc_id`` (used by the paired bootstrap).
+        settings: the resolved training settings that distinguish runs (pivot_layer, label_smoothing,
+            pivot_weight after regulation, ...); their hash is ``settings_id``.
+        config: the full resolved run config, kept as provenance.
+        extra: further top-level fields (the schema allows additions).
+
+    Returns:
+        A record dict, ready for ``write_record``.
+    """
+    task = task or getattr(result, "task", None)
+    if not task:
+        raise UserError("record_from needs a task name (or a TaskResult that has one)")
+    metrics = dict(metrics if metrics is not None else getattr(result, "metrics", None) or {})
+    samples = list(samples if samples is not None else getattr(result, "samples", None) or [])
+    n = n if n is not None else getattr(result, "n", None)
+    dataset = dict(dataset if dataset is not None else getattr(result, "dataset", None) or {})
+    if task_version is None:
+        task_version = getattr(result, "version", None)
+    settings = _canonical(dict(settings or {}))
+    display = getattr(model, "display", None) or str(model)
+    model_path = getattr(model, "path", None)
+    commit, dirty = _git_state()
+    record = {
+        "schema": SCHEMA,
+        "model": display,
+        "model_path": str(model_path) if model_path is not None else None,
+        "method": methods.get(method).name,
+        "lang": lang or task.rsplit("_", 1)[-1],
+        "task": task,
+        "benchmark": benchmark_of(task),
+        "settings": settings,
+        "settings_id": settings_id(settings),
+        "metrics": metrics,
+        "n": int(n) if n is not None else len(samples),
+        "samples": samples,
+        "provenance": {
+            "config": dict(config or {}),
+            "dataset": dataset,
+            "task_version": task_version,
+            "packages": _package_versions(),
+            "git_commit": commit,
+            "git_dirty": dirty,
+            "seed": seed,
+            "date": date or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    }
+    record.update(extra)
+    return record
+
+
+# ----------------------------------------------------------------------------------------------- writing
+def slug(text: str) -> str:
+    """A file-name-safe form of a model name, method or task (``t+e`` stays ``t+e``)."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", str(text)).strip("-.").lower() or "unnamed"
+
+
+def _check(record: Mapping[str, Any], where: str) -> None:
+    """One clear line naming the first thing wrong with a record (``where`` names the file or 'record')."""
+    if not isinstance(record, Mapping):
+        raise UserError(f"corrupt result record {where}: expected a JSON object, got {type(record).__name__}")
+    missing = [k for k in REQUIRED_KEYS if k not in record]
+    if missing:
+        raise UserError(f"corrupt result record {where}: missing {', '.join(repr(k) for k in missing)}")
+    if record["schema"] != SCHEMA:
+        raise UserError(f"result record {where} has schema {record['schema']!r}; this prom-bench reads schema {SCHEMA}")
+    for key, kind in (("settings", Mapping), ("metrics", Mapping), ("provenance", Mapping), ("samples", list)):
+        if not isinstance(record[key], kind):
+            raise UserError(f"corrupt result record {where}: '{key}' must be a JSON {'list' if kind is list else 'object'}")
+    for name, value in record["metrics"].items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise UserError(f"corrupt result record {where}: metric '{name}' is {value!r}, not a number")
+
+
+def record_path(results_dir: Path, record: Mapping[str, Any]) -> Path:
+    """Where a new record goes: unique per write (UTC time, pid and a random suffix in the name)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    unique = f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    name = f"{slug(record['task'])}__{record['settings_id']}__{unique}{RECORD_SUFFIX}"
+    return Path(results_dir) / slug(record["model"]) / slug(record["method"]) / slug(record["lang"]) / name
+
+
+def write_record(results_dir: Path, record: dict) -> Path:
+    """Write one record atomically (temp file in the same folder, fsync, rename) and return its path.
+
+    Never overwrites: each call makes a new file, so concurrent writers lose nothing.
+    """
+    record = dict(record)
+    record.setdefault("settings_id", settings_id(record.get("settings") or {}))
+    _check(record, "record")
+    path = record_path(Path(results_dir), record)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(record, ensure_ascii=False, indent=1, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- reading
+def record_files(paths: Iterable[Path]) -> list[Path]:
+    """The record files named by ``paths`` (files as given; directories searched for ``*.record.json``)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob(f"*{RECORD_SUFFIX}")
+                                if not any(part.startswith(".") for part in p.relative_to(path).parts)))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UserError(f"results path '{path}' does not exist; give a results directory or *{RECORD_SUFFIX} files")
+    return files
+
+
+def load_record(path: Path) -> dict:
+    """One record file; a ``UserError`` naming the file when it is not a valid record."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"corrupt result record {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"corrupt result record {path}: not UTF-8 text") from None
+    _check(record, str(path))
+    return record
+
+
+def load_records(paths: list[Path]) -> list[dict]:
+    """All records under ``paths`` (files or directories), in file order; duplicates are kept.
+
+    Raises:
+        UserError: a path that does not exist, or a file that is not a valid record (names the file).
+    """
+    return [load_record(path) for path in record_files(paths)]
+
+
+def record_key(record: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
+    """What a record measures: (model, method, lang, task, settings_id)."""
+    return (record["model"], record["method"], record["lang"], record["task"], record["settings_id"])
+
+
+def latest_records(records: Iterable[dict]) -> list[dict]:
+    """One record per key, the one with the latest provenance date (a rerun replaces an older result)."""
+    best: dict[tuple, dict] = {}
+    for record in records:
+        key = record_key(record)
+        date = str(record.get("provenance", {}).get("date") or "")
+        if key not in best or date >= str(best[key].get("provenance", {}).get("date") or ""):
+            best[key] = record
+    return list(best.values())
+
+
+def to_frame(records: Iterable[Mapping[str, Any]]):
+    """The records as a pandas DataFrame: one row per record, one column per metric and per setting.
+
+    Columns: model, method, lang, task, benchmark, settings_id, n, <metric>... (percent),
+    settings.<name>..., seed, date, git_commit. Samples stay out (they are per item).
+    """
+    import pandas as pd
+
+    rows = []
+    for record in records:
+        provenance = record.get("provenance", {})
+        row = {key: record[key] for key in ("model", "method", "lang", "task", "benchmark", "settings_id", "n")}
+        row.update(record["metrics"])
+        row.update({f"settings.{name}": value for name, value in record["settings"].items()})
+        row.update(seed=provenance.get("seed"), date=provenance.get("date"), git_commit=provenance.get("git_commit"))
+        rows.append(row)
+    return pd.DataFrame(rows)
