@@ -1,0 +1,185 @@
+"""Evaluate a model (or a LoRA adapter on it) on the prom-bench tasks in ``tasks/``, through lm-eval.
+
+One call loads the model once and runs each task in turn with lm-eval's ``simple_evaluate`` over a
+``TaskManager`` that indexes only ``tasks/`` (``include_defaults=False`` saves the ~6 s upstream index).
+The tasks report fractions, as lm-eval tasks do; ``TaskResult.metrics`` are percent (0-100, as the
+paper's tables) and ``TaskResult.samples`` keep the per-item fractions for paired bootstraps.
+
+Data: ``data_dir=None`` reads each task's pinned hub source; a directory reads local files in the upstream
+layout (``tasks/_shared/loaders.py`` documents it), handed to the tasks as lm-eval task metadata
+``data_dir`` (the same as ``lm_eval --metadata '{"data_dir": DIR}'``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prom_bench.errors import UserError, unknown
+from prom_bench.paths import tasks_dir
+
+# Per-item metrics each task family reports (lm-eval keys are "<metric>,<filter>").
+TASK_METRICS = {"xquad": ("exact_match", "f1"), "mlqa": ("exact_match", "f1"), "indicqa": ("exact_match", "f1"),
+                "mgsm": ("accuracy",)}
+_FILTER = "none"
+
+
+@dataclass
+class TaskResult:
+    """One evaluated task.
+
+    Attributes:
+        task: task name (``prom_xquad_th``).
+        metrics: means in percent, 0-100: ``{"exact_match", "f1"}`` for QA, ``{"accuracy"}`` for MGSM.
+        n: number of items scored.
+        samples: per item, ``{"doc_id": int, "exact_match": 0/1, "f1": 0..1}`` or ``{"doc_id", "accuracy": 0/1}``.
+        version: the task's ``metadata.version``.
+        dataset: where the items came from: ``{"source": "local", "path": ...}`` or
+            ``{"source": "hub", "id": ..., "revision": ...}``, with ``name`` and ``split``.
+    """
+
+    task: str
+    metrics: dict[str, float]
+    n: int
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    version: Any = None
+    dataset: dict[str, Any] = field(default_factory=dict)
+
+
+def task_manager(data_dir: Path | None = None, include_path: Path | None = None):
+    """An lm-eval ``TaskManager`` over ``tasks/`` only, with ``data_dir`` as task metadata when given."""
+    from lm_eval.tasks import TaskManager
+
+    metadata = {"data_dir": str(Path(data_dir).expanduser().resolve())} if data_dir is not None else {}
+    return TaskManager(include_path=str(include_path or tasks_dir()), include_defaults=False, metadata=metadata)
+
+
+def family_of(task: str) -> str:
+    """``prom_indicqa_ta`` -> ``indicqa``."""
+    for family in TASK_METRICS:
+        if task.startswith(f"prom_{family}_"):
+            return family
+    raise UserError(f"task '{task}' is not a prom-bench task; valid: prom_<{'|'.join(TASK_METRICS)}>_<lang>")
+
+
+def evaluate(model_path: str | Any, tasks: list[str], *, adapter: str | None = None, data_dir: Path | None = None,
+             limit: int | None = None, batch_size: int = 8, max_gen_toks: int | None = None,
+             progress: Callable[[dict], None] | None = None, tokenizer: Any = None) -> list[TaskResult]:
+    """Run ``tasks`` on one model, loaded once.
+
+    Args:
+        model_path: a local model folder or hub id, or an in-memory ``PreTrainedModel`` (then give ``tokenizer``).
+        tasks: task names from ``tasks/`` (``prom_xquad_th``, ...); groups are not accepted here.
+        adapter: a peft adapter folder to apply on top (lm-eval ``peft=``).
+        data_dir: local data directory in the upstream layout; None reads the pinned hub sources.
+        limit: evaluate only the first ``limit`` items of each task.
+        batch_size: generation batch size (explicit: lm-eval's "auto" probes huge batches, slow on CPU).
+        max_gen_toks: override each task's generation budget (tokens), e.g. to keep a CPU demo short.
+        progress: called after each task with ``{"task", "index", "total", "result"}``.
+        tokenizer: the tokenizer of an in-memory model.
+
+    Returns:
+        One ``TaskResult`` per task, in the order given.
+    """
+    if not tasks:
+        raise UserError("no task to evaluate; valid: task names from tasks/ (prom-bench tasks list)")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise UserError(f"data dir '{data_dir}' is not a directory; give a folder with xquad/, mlqa/, indicqa/ or mgsm/ inside")
+    if adapter is not None and not (Path(adapter) / "adapter_config.json").is_file():
+        raise UserError(f"adapter '{adapter}' has no adapter_config.json; give the adapter folder a training run wrote")
+    if batch_size < 1:
+        raise UserError(f"batch size {batch_size} must be at least 1")
+    _quiet_lm_eval()
+    manager = task_manager(data_dir)
+    for name in tasks:
+        if name not in manager.all_subtasks:
+            raise unknown("task", name, manager.all_subtasks)
+        family_of(name)
+    lm = _load_lm(model_path, adapter=adapter, batch_size=batch_size, tokenizer=tokenizer)
+    results = []
+    for index, name in enumerate(tasks):
+        result = _run_task(lm, manager, name, data_dir=data_dir, limit=limit, max_gen_toks=max_gen_toks)
+        results.append(result)
+        if progress is not None:
+            progress({"task": name, "index": index + 1, "total": len(tasks), "result": result})
+    return results
+
+
+def _load_lm(model_path: str | Any, *, adapter: str | None, batch_size: int, tokenizer: Any):
+    import torch
+    from lm_eval.models.huggingface import HFLM
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if isinstance(model_path, (str, os.PathLike)):
+        kwargs: dict[str, Any] = {"pretrained": str(model_path), "device": device, "batch_size": batch_size,
+                                  "dtype": "float32" if device == "cpu" else "auto"}
+        if adapter is not None:
+            kwargs["peft"] = str(adapter)
+        return HFLM(**kwargs)
+    if tokenizer is None:
+        raise UserError("an in-memory model needs its tokenizer (evaluate(model, tasks, tokenizer=tok))")
+    if adapter is not None:
+        raise UserError("adapter= applies to a model path; for an in-memory model, apply the adapter before passing it")
+    return HFLM(pretrained=model_path, tokenizer=tokenizer, batch_size=batch_size)
+
+
+def _run_task(lm, manager, name: str, *, data_dir: Path | None, limit: int | None, max_gen_toks: int | None) -> TaskResult:
+    from lm_eval import simple_evaluate
+
+    try:
+        output = simple_evaluate(
+            model=lm, tasks=[name], task_manager=manager, limit=limit, log_samples=True,
+            gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks else None,
+            bootstrap_iters=0, verbosity="WARNING",
+        )
+    except FileNotFoundError as exc:  # the task's loader names the missing file and the expected layout
+        raise UserError(f"{name}: {exc}") from None
+    family = family_of(name)
+    metrics_raw = output["results"][name]
+    metrics = {m: round(100.0 * float(metrics_raw[f"{m},{_FILTER}"]), 4) for m in TASK_METRICS[family]}
+    samples = [{"doc_id": int(s["doc_id"]), **{m: _as_number(s[m]) for m in TASK_METRICS[family]}}
+               for s in output["samples"][name]]
+    samples.sort(key=lambda s: s["doc_id"])
+    config = output["configs"][name]
+    return TaskResult(task=name, metrics=metrics, n=len(samples), samples=samples,
+                      version=output["versions"].get(name), dataset=_dataset_of(config, data_dir))
+
+
+def _as_number(value: float) -> float | int:
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def _dataset_of(config: dict[str, Any], data_dir: Path | None) -> dict[str, Any]:
+    kwargs = config.get("dataset_kwargs") or {}
+    family, lang, split = kwargs.get("family"), kwargs.get("lang"), kwargs.get("split")
+    base = {"name": config.get("dataset_name"), "split": split}
+    if data_dir is not None:
+        path = _task_loaders().local_file(Path(data_dir).expanduser().resolve(), family, lang, split)
+        return {"source": "local", "path": str(path), **base}
+    return {"source": "hub", "id": config.get("dataset_path"), "url": kwargs.get("data_source"),
+            "revision": kwargs.get("data_revision"), **base}
+
+
+def _task_loaders():
+    """``tasks/_shared/loaders.py``, where the local file layout is defined once (shared with the tasks' utils)."""
+    import sys
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    key = "prom_bench_tasks_loaders"  # the same key tasks/<family>/utils.py registers it under
+    if key not in sys.modules:
+        spec = spec_from_file_location(key, tasks_dir() / "_shared" / "loaders.py")
+        module = module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+def _quiet_lm_eval() -> None:
+    """lm-eval logs every task build at INFO and warns about custom datasets; keep the console for results."""
+    for name in ("lm_eval", "lm-eval", "lm_eval.api.task", "lm_eval.evaluator"):
+        logging.getLogger(name).setLevel(logging.ERROR)
