@@ -10,7 +10,8 @@ from rich.console import Console
 
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
-from prom_bench.report.bootstrap import DEFAULT_RESAMPLES
+
+DEFAULT_RESAMPLES = 1000   # = prom_bench.report.bootstrap.DEFAULT_RESAMPLES; not imported so the CLI starts fast
 
 RESULTS_HELP = "Result records: directories (searched for *.record.json) or record files. Default: leaderboards/results."
 
@@ -51,7 +52,10 @@ def table_command(
         raise unknown("format", fmt, FORMATS)
     records = _load(results)
     if fmt == "rich":
-        Console(highlight=False).print(tables_renderable(records, table, compare=compare, significant=significant,
+        console = Console(highlight=False)
+        if not console.is_terminal:    # piped or captured: wide enough for Table 1's 17 columns, never "…"
+            console = Console(highlight=False, width=220)
+        console.print(tables_renderable(records, table, compare=compare, significant=significant,
                                                          lang=lang, resamples=resamples, seed=seed))
     else:
         typer.echo(render_tables(records, table, fmt, compare, significant, lang=lang, resamples=resamples, seed=seed),
