@@ -56,7 +56,7 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
         ValueError: a bad setting or data, in one line, before any training.
     """
     from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs, set_seed
+    from accelerate.utils import DistributedDataParallelKwargs, DistributedType, set_seed
     from transformers import get_scheduler
 
     cfg.validate()
@@ -93,6 +93,10 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
     # Not prepared: accelerate's scheduler wrapper would step once per process; we count optimizer steps.
     scheduler = get_scheduler(cfg.scheduler, optimizer, num_warmup_steps=math.ceil(cfg.warmup_ratio * total_steps),
                               num_training_steps=total_steps)
+    deepspeed = accelerator.distributed_type == DistributedType.DEEPSPEED
+    if deepspeed:
+        # DeepSpeed wants the micro-batch size in its config; we feed batches ourselves, not a prepared loader.
+        accelerator.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = cfg.per_device_batch_size
     model, optimizer = accelerator.prepare(model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     checkpoint.install_hooks(accelerator)
@@ -123,6 +127,10 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
                 batch = {k: v.to(device) for k, v in collate(plan.local_rows(micro, rank), tokenizer.pad_token_id).items()}
                 role = ENGLISH_ONLY if cfg.early_exit and micro.role == "english" else MIXED
                 last = i == len(window) - 1
+                if deepspeed:
+                    # The engine steps at the boundary we mark; its own gradient_accumulation_steps stays 1 so it
+                    # does not rescale the loss, which is already a share of the window mean.
+                    accelerator.gradient_state._set_sync_gradients(last)
                 with contextlib.nullcontext() if last else accelerator.no_sync(model):
                     out = model(**batch, counts=counts, role=role)
                     accelerator.backward(out["loss"])

@@ -1,3 +1,144 @@
-"""Commands: train (see module docstring once filled)."""
+"""Command: ``train`` -- one model on one built mixture, in-process or through ``accelerate launch``.
 
-from prom_bench.cli.app import app  # noqa: F401
+One process (the default) trains in this process. ``--num-processes N`` and/or ``--accelerate-config``
+run ``accelerate launch ... -m trainer.launch`` instead, which starts the same ``trainer.train`` on every
+process: DDP, FSDP full shard or DeepSpeed ZeRO-2/3 from the ready configs in ``trainer/accelerate_configs``
+(or your own YAML). Lambda is ``train.pivot_weight`` as given: regulation (lambda = 0 where the model does
+not pivot through English) is the pipeline's decision; pass ``--set train.pivot_weight=0`` to apply it here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from prom_bench import config as cfg
+from prom_bench import methods as methods_registry
+from prom_bench.cli.app import app
+from prom_bench.errors import UserError, unknown
+
+ACCELERATE_CONFIGS = ("single_device", "ddp", "fsdp", "zero2", "zero3")
+
+
+@app.command("train")
+def train_command(
+    mixture: Annotated[Path, typer.Argument(help="a built mixture folder (holds train.jsonl), e.g. from 'prom-bench data build'")],
+    method: Annotated[Optional[str], typer.Option(help="t, t+e, prom or prom-noreg (sets the objective); default: the method in the mixture's stats.json")] = None,
+    model: Annotated[Optional[str], typer.Option(help="'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id")] = None,
+    preset: Annotated[str, typer.Option("--preset", "-p", help="named config whose train section is used: 'demo' or 'paper'")] = "demo",
+    config_file: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file of settings layered over the preset (see 'prom-bench config')")] = None,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", "-s", help="override one setting, KEY=VALUE, repeatable (e.g. --set train.max_steps=10)")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="output folder (adapter/ or model/, train_config.json, checkpoints/); default: runs/train/<mixture>-<method>")] = None,
+    num_processes: Annotated[Optional[int], typer.Option("--num-processes", help="processes (GPUs) for 'accelerate launch'; on a machine without GPUs they run on the CPU (gloo)")] = None,
+    accelerate_config: Annotated[Optional[str], typer.Option("--accelerate-config", help=f"accelerate config: {', '.join(ACCELERATE_CONFIGS)} (ready ones in trainer/accelerate_configs) or a YAML path")] = None,
+) -> None:
+    """Train one model on a built mixture with the trainer's settings (the preset's train section plus --set)."""
+    from trainer import TrainConfig
+    from trainer.launch import RESULT_FILE, read_examples
+
+    data = mixture / "train.jsonl"
+    if not data.is_file():
+        raise UserError(f"mixture folder '{mixture}' has no train.jsonl; build one with 'prom-bench data build'")
+    method_name = methods_registry.get(method or _mixture_method(mixture)).name
+    objective = methods_registry.get(method_name).objective
+    if objective == "none":
+        raise UserError(f"method '{method_name}' does not train; give one of: t, t+e, prom, prom-noreg")
+    config = cfg.load(preset, config_file, overrides, {"model": model})
+    train_cfg: TrainConfig = dataclasses.replace(config.train, objective=objective)
+    try:
+        train_cfg.validate()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    from prom_bench.models import resolve
+
+    model_path = resolve(config.model).path
+    out = out or Path("runs") / "train" / f"{mixture.resolve().name}-{method_name}"
+    console = Console(stderr=True)
+    if num_processes is None and accelerate_config is None:
+        skip_english = objective == "pivot" and train_cfg.pivot_weight == 0
+        try:
+            from trainer import train
+
+            examples = read_examples(data, skip_english=skip_english)
+            result = train(train_cfg, model_path, examples, out)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        summary = {"steps": result.steps, "loss": result.loss, "loss_pivot": result.loss_pivot,
+                   "loss_target": result.loss_target, "tokens_per_s": result.tokens_per_s}
+    else:
+        summary = _launch(train_cfg, model_path, data, out, num_processes, accelerate_config)
+        summary = json.loads((out / RESULT_FILE).read_text()) if (out / RESULT_FILE).is_file() else summary
+    saved = out / ("adapter" if train_cfg.lora else "model")
+    console.print(f"trained {method_name} on {mixture}: {summary.get('steps')} steps, loss {summary.get('loss'):.4f}, "
+                  f"{summary.get('tokens_per_s', 0):.0f} tokens/s -> {saved}", highlight=False)
+
+
+def _mixture_method(mixture: Path) -> str:
+    stats = mixture / "stats.json"
+    try:
+        method = json.loads(stats.read_text()).get("method") if stats.is_file() else None
+    except (OSError, json.JSONDecodeError):
+        method = None
+    if not method:
+        raise UserError(f"'{mixture}' does not say which method it was built for (no 'method' in stats.json); give --method")
+    return method
+
+
+def _accelerate_config_path(name: str) -> Path:
+    import trainer
+
+    if name in ACCELERATE_CONFIGS:
+        return Path(trainer.__file__).parent / "accelerate_configs" / f"{name}.yaml"
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path
+    if path.suffix in (".yaml", ".yml"):
+        raise UserError(f"accelerate config file '{name}' does not exist")
+    raise unknown("accelerate config", name, ACCELERATE_CONFIGS)
+
+
+def _launch(train_cfg, model_path: str, data: Path, out: Path, num_processes: int | None, accelerate_config: str | None) -> dict:
+    """``accelerate launch -m trainer.launch``; its one-line errors come back as ``UserError``."""
+    import torch
+
+    if num_processes is not None and num_processes < 1:
+        raise UserError(f"--num-processes {num_processes} must be at least 1")
+    command = [sys.executable, "-m", "accelerate.commands.launch"]
+    if accelerate_config is not None:
+        command += ["--config_file", str(_accelerate_config_path(accelerate_config))]
+    elif torch.cuda.is_available():
+        command += ["--config_file", str(_accelerate_config_path("ddp" if (num_processes or 1) > 1 else "single_device"))]
+    else:
+        command += ["--cpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    if num_processes is not None:
+        command += ["--num_processes", str(num_processes)]
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=out, delete=False) as handle:
+        json.dump(train_cfg.to_dict(), handle)
+        config_path = Path(handle.name)
+    command += ["-m", "trainer.launch", "--config", str(config_path), "--model", model_path, "--data", str(data),
+                "--output-dir", str(out)]
+    error_line = None
+    try:
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        for line in proc.stderr:
+            if line.startswith("error: ") and error_line is None:
+                error_line = line[len("error: "):].strip()
+            if error_line is None:  # after the one-line error, accelerate's own traceback is noise
+                sys.stderr.write(line)
+        proc.wait()
+    finally:
+        config_path.unlink(missing_ok=True)
+    if error_line is not None:
+        raise UserError(error_line)
+    if proc.returncode != 0:
+        raise UserError(f"accelerate launch exited with status {proc.returncode} (see its output above)")
+    return {}
