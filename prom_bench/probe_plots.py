@@ -1,0 +1,83 @@
+"""Figures of the language probe: P_en and P_target over layers with 95% bands (the paper's Figures 1, 3, 4).
+
+Matplotlib with the Agg backend (no display needed). Each function writes one PNG and returns its path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from prom_bench import languages  # noqa: E402
+
+EN_COLOR, TARGET_COLOR = "tab:blue", "tab:orange"
+
+
+def _draw(ax, curve: dict[str, Any], *, style: str = "-", label_suffix: str = "", layer: int | None = None,
+          log: bool = False) -> None:
+    layers = list(range(1, len(curve["p_en"]) + 1))
+    target = languages.get(curve["lang"]).name
+    for key, color, name in (("p_en", EN_COLOR, "English"), ("p_target", TARGET_COLOR, target)):
+        mean, band = curve[key], curve[f"{key}_band"]
+        low = [max(m - b, 1e-12 if log else 0.0) for m, b in zip(mean, band)]
+        high = [m + b for m, b in zip(mean, band)]
+        ax.plot(layers, mean, style, color=color, label=f"{name}{label_suffix}", linewidth=1.5)
+        ax.fill_between(layers, low, high, color=color, alpha=0.2, linewidth=0)
+    if layer:
+        ax.axvline(layer, color="grey", linestyle=":", linewidth=1)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("probability")
+
+
+def plot_language(curve: dict[str, Any], path: Path, *, model: str = "", layer: int | None = None, log: bool = False) -> Path:
+    """P_en vs P_target over layers for one language (Figures 1 and 4), layer n dotted."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    _draw(ax, curve, layer=layer, log=log)
+    ax.set_title(f"{model}: {languages.get(curve['lang']).name} cloze (N={curve['n']})", fontsize=10)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_grid(curves: dict[str, dict[str, Any]], path: Path, *, model: str = "", layer: int | None = None,
+              log: bool = False) -> Path:
+    """All languages side by side, three per row."""
+    cols = min(3, len(curves))
+    rows = -(-len(curves) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3 * rows), squeeze=False)
+    for ax, (lang, curve) in zip(axes.flat, curves.items()):
+        _draw(ax, curve, layer=layer, log=log)
+        ax.set_title(f"{languages.get(lang).name} (N={curve['n']})", fontsize=10)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(curves):]:
+        ax.axis("off")
+    fig.suptitle(f"{model}: logit lens, P(English answer) vs P(target answer)", fontsize=11)
+    return _save(fig, path)
+
+
+def plot_compare(before: dict[str, Any], after: dict[str, Any], path: Path, *, names: tuple[str, str] = ("before", "after"),
+                 layer: int | None = None, log: bool = False) -> Path:
+    """One language on two models (Figure 3): solid = ``names[0]``, dashed = ``names[1]``."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    _draw(ax, before, style="-", label_suffix=f" ({names[0]})", layer=layer, log=log)
+    _draw(ax, after, style="--", label_suffix=f" ({names[1]})", log=log)
+    ax.set_title(f"{languages.get(before['lang']).name} cloze: {names[0]} vs {names[1]}", fontsize=10)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
