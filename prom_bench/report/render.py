@@ -118,6 +118,7 @@ def to_latex(table: Table) -> str:
             label = rf"\textit{{{label}}}"
         lines.append(" & ".join([label, *(latex_escape(show(v, missing="–")) for v in row.values)]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_escape(table.title.split(': ', 1)[-1])}. {latex_escape(table.caption)}}}"]
+    lines.append(rf"\label{{tab:prom-bench-{table.key}}}")
     lines += [f"% note: {n}" for n in table.notes]
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,62 @@
+"""`prom-bench table` through the real entry point: output, defaults, and one clear line per user error."""
+
+from __future__ import annotations
+
+import shutil
+
+from prom_bench.results import RECORD_SUFFIX
+
+
+def one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_table_from_runs_with_compare_paper(cli, fixture_runs):
+    result = cli("table", fixture_runs, "--compare", "paper")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Table 1: QA exact match and F1" in out and "Table 4: hyperparameter sweep on th" in out
+    assert "paper: PROM" in out and "…" not in out          # wide enough when piped
+
+
+def test_table_defaults_to_leaderboards_results(cli, tmp_path, fixture_runs):
+    shutil.copytree(fixture_runs, tmp_path / "leaderboards" / "results")
+    result = cli("table", "--table", "2", "--format", "csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "method,MGSM accuracy sw,MGSM accuracy th,MGSM accuracy bn,MGSM accuracy te,MGSM accuracy avg"
+
+
+def test_missing_results_dir_is_one_line(cli, tmp_path):
+    line = one_error_line(cli("table", tmp_path / "nowhere"))
+    assert "nowhere" in line and "does not exist" in line
+    line = one_error_line(cli("table", cwd=tmp_path))      # no path: leaderboards/results, absent here
+    assert "leaderboards/results" in line
+
+
+def test_corrupt_record_is_one_line(cli, tmp_path, fixture_runs):
+    runs = tmp_path / "runs"
+    shutil.copytree(fixture_runs, runs)
+    victim = sorted(runs.rglob(f"*{RECORD_SUFFIX}"))[0]
+    victim.write_text(victim.read_text()[:100], encoding="utf-8")    # a record cut short
+    line = one_error_line(cli("table", runs))
+    assert "corrupt result record" in line and victim.name in line
+
+
+def test_unknown_table_and_format_are_one_line(cli, paper_dir):
+    assert "unknown table '7'; valid: 1, 2, 3, 4, all" in one_error_line(cli("table", paper_dir, "--table", "7"))
+    assert "unknown format 'pdf'" in one_error_line(cli("table", paper_dir, "--format", "pdf"))
+
+
+def test_empty_results_dir_is_one_line(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert "no result records" in one_error_line(cli("table", tmp_path / "empty"))
+
+
+def test_significant_from_the_command_line(cli, fixture_runs):
+    result = cli("table", fixture_runs, "--table", "3", "--significant", "--format", "markdown", "--resamples", "200")
+    assert result.returncode == 0, result.stderr
+    assert "significant only" in result.stdout and "Differences against t+e (95% paired bootstrap)" in result.stdout
