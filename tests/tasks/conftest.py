@@ -1,0 +1,58 @@
+"""Fixtures for the task tests: the tasks' own modules (loaded by path, as lm-eval does) and local data dirs."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TASKS = ROOT / "tasks"
+FIXTURE_DATA = ROOT / "tests" / "fixtures" / "tasks" / "data"
+
+
+def load_shared(name: str):
+    """``tasks/_shared/<name>.py`` under the module name the tasks' utils.py use."""
+    key = f"prom_bench_tasks_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, TASKS / "_shared" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+@pytest.fixture(scope="session")
+def scoring():
+    return load_shared("scoring")
+
+
+@pytest.fixture(scope="session")
+def loaders():
+    return load_shared("loaders")
+
+
+@pytest.fixture(scope="session")
+def fixture_data() -> Path:
+    """The MLQA and IndicQA fixtures (tests/fixtures/tasks/data), in the upstream layout."""
+    return FIXTURE_DATA
+
+
+@pytest.fixture(scope="session")
+def local_data(tmp_path_factory, shared_data) -> Path:
+    """A data dir in the upstream layout: real XQuAD and MGSM from ../shared/data, MLQA/IndicQA fixtures."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "xquad").symlink_to(shared_data / "xquad", target_is_directory=True)
+    (root / "mgsm").symlink_to(shared_data / "mgsm", target_is_directory=True)
+    (root / "mlqa").symlink_to(FIXTURE_DATA / "mlqa", target_is_directory=True)
+    (root / "indicqa").symlink_to(FIXTURE_DATA / "indicqa", target_is_directory=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> str:
+    from prom_bench.models import resolve
+
+    return resolve("tiny").path
