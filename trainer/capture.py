@@ -1,10 +1,11 @@
 """Capturing the state after block n, and stopping the forward there.
 
 A forward hook on ``layers[n-1]`` keeps only that block's output (``output_hidden_states`` would keep all
-N+1 states). Under gradient checkpointing the hook fires again when backward recomputes the block; the
-capture is armed for one forward and disarms itself on first fire, so the recomputed copy is ignored. This
-needs non-reentrant checkpointing (the trainer enables that): with the reentrant kind the first forward runs
-under ``no_grad`` and the captured tensor would carry no graph.
+N+1 states). transformers >= 5 checkpoints a block's ``forward`` with its hooks outside, but wrappers that
+checkpoint ``__call__`` (FSDP's ``checkpoint_wrapper``, older transformers) fire the hook again when backward
+recomputes the block: the capture is armed for one forward and disarms itself on first fire, so a recomputed
+copy never replaces the state the loss was built from. Checkpointing must be non-reentrant (the trainer
+enables that kind): a reentrant one runs the first forward under ``no_grad``, leaving a state with no graph.
 """
 
 from __future__ import annotations

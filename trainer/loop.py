@@ -20,7 +20,7 @@ from trainer import checkpoint
 from trainer.config import TrainConfig
 from trainer.data import BatchPlan
 from trainer.formatting import ENGLISH, collate, encode
-from trainer.model import ENGLISH_ONLY, MIXED, PromModel, add_lora, load_causal_lm, validate_for_model
+from trainer.model import ENGLISH_ONLY, MIXED, PromModel, add_lora, enable_gradient_checkpointing, load_causal_lm, validate_for_model
 from trainer.progress import ProgressReporter
 
 
@@ -80,8 +80,7 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
     total_steps = cfg.max_steps if cfg.max_steps > 0 else plan.steps_for(cfg.epochs)
 
     if cfg.gradient_checkpointing:
-        # Non-reentrant: the layer-n capture must hold a tensor with a graph (see trainer.capture).
-        causal_lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable_gradient_checkpointing(causal_lm)
     if cfg.lora:
         causal_lm = add_lora(causal_lm, cfg)
     with torch.random.fork_rng(devices=[]):  # a copied head must not shift the RNG stream between methods

@@ -72,6 +72,15 @@ def validate_for_model(cfg: TrainConfig, causal_lm: nn.Module) -> int | None:
     return n
 
 
+def enable_gradient_checkpointing(causal_lm: nn.Module) -> None:
+    """Recompute each block in backward, non-reentrant (the layer-n capture must carry a graph)."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(causal_lm, "activation_checkpointing_enable"):  # transformers >= 5
+        causal_lm.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        causal_lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+
+
 def add_lora(causal_lm: nn.Module, cfg: TrainConfig) -> nn.Module:
     """Wrap in peft LoRA; adapter weights stay fp32 even on a bf16 base."""
     from peft import LoraConfig, get_peft_model
