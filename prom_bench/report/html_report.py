@@ -36,6 +36,7 @@ table.results thead th { background: #e8eef8; text-align: center; }
 table.results tbody th { text-align: left; white-space: nowrap; }
 table.results tr.paper { color: #666; font-style: italic; background: #fafafa; }
 table.results td.missing { color: #999; }
+table.results td.text { text-align: left; }
 p.note { font-size: .8rem; color: #8a5a00; margin: .2rem 0; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: .8rem; color: #444; }

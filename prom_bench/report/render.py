@@ -138,12 +138,18 @@ def to_html(table: Table) -> str:
     parts.append("<tr>" + stub + "".join(f"<th>{esc(c)}</th>" for c in table.columns) + "</tr>")
     parts += ["</thead>", "<tbody>"]
     for row in table.rows:
-        tds = "".join(f'<td class="missing">{MISSING}</td>' if v.missing else f"<td>{esc(show(v))}</td>"
-                      for v in row.values)
+        tds = "".join(f'<td class="missing">{MISSING}</td>' if v.missing else
+                      f'<td class="text">{esc(show(v))}</td>' if v.number is None and not _numeric(v.text) else
+                      f"<td>{esc(show(v))}</td>" for v in row.values)
         parts.append(f'<tr class="{esc(row.source)}"><th scope="row">{esc(row.label)}</th>{tds}</tr>')
     parts += ["</tbody>", "</table>"]
     parts += [f'<p class="note">note: {esc(n)}</p>' for n in table.notes]
     return "\n".join(parts) + "\n"
+
+
+def _numeric(text: str | None) -> bool:
+    """Counts like ``8/11`` and settings like ``0.03`` align right; prose (notes, verdicts) aligns left."""
+    return bool(text) and all(ch.isdigit() or ch in "./-" for ch in text)
 
 
 _RENDERERS = {"markdown": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html}
