@@ -220,12 +220,25 @@ def run_checkpoints(run_dir: Path, method: str, lang: str) -> list[tuple[int, Pa
             break
     if not weights:
         raise UserError(f"unit {method}/{lang} in {run_dir} records no trained weights (is '{method}' a training method?)")
-    train_dir = Path(weights).parent
+    return trainer_points(Path(weights).parent)
+
+
+def trainer_points(train_dir: Path) -> list[tuple[int, Path]]:
+    """``[(step, weights)]`` of a trainer output folder: each ``checkpoints/step-N``, then the final weights."""
+    train_dir = Path(train_dir)
     steps = sorted(((int(p.name.split("-")[1]), p) for p in (train_dir / "checkpoints").glob("step-*")
-                    if (p / "trainer_state.json").is_file()), key=lambda sp: sp[0])
-    final_step = json.loads((train_dir / "train_result.json").read_text()).get("steps") if (train_dir / "train_result.json").is_file() else None
-    if final_step is None or not steps or steps[-1][0] != final_step:
-        steps.append((final_step if final_step is not None else (steps[-1][0] + 1 if steps else 1), Path(weights)))
+                    if (p / "trainer_state.json").is_file()), key=lambda point: point[0])
+    final = next((train_dir / name for name in ("adapter", "model") if (train_dir / name).is_dir()), None)
+    if final is None:
+        if not steps:
+            raise UserError(f"'{train_dir}' has neither adapter/, model/ nor checkpoints/step-N")
+        return steps
+    result = train_dir / "train_result.json"
+    final_step = json.loads(result.read_text()).get("steps") if result.is_file() else None
+    if final_step is None:
+        final_step = steps[-1][0] + 1 if steps else 1
+    if not steps or steps[-1][0] != final_step:
+        steps.append((final_step, final))
     return steps
 
 
