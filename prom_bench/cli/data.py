@@ -47,10 +47,13 @@ def build_command(
         sources.parallel = "auto"
     langs = parse_langs(lang)
     # Build every language before writing any, so a bad file leaves no partial output.
-    mixtures = []
+    # The sources used are printed once everything has loaded, so a failure shows only its one line.
+    mixtures, used = [], []
     for code in langs:
-        _err.print(f"[bold]{code}[/] {method}:")
-        mixtures.append(build_mixture(code, method, sources, log=lambda line: _err.print(f"  {line}", markup=False)))
+        used.append(f"{code} {method}:")
+        mixtures.append(build_mixture(code, method, sources, log=lambda line: used.append(f"  {line}")))
+    for line in used:
+        _err.print(line, markup=False)
     table = Table(title=f"mixtures ({mixtures[0].method})")
     for column in ("lang", "s_e", "s_t", "s_e2t", "total", "written to"):
         table.add_column(column)
