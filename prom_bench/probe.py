@@ -343,6 +343,7 @@ def _write_json(path: Path, data: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, indent=1)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is as readable as any other file
     os.replace(tmp, path)
 
 

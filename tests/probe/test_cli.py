@@ -1,0 +1,56 @@
+"""The two commands end to end on the tiny model, and the decision cache the pipeline reads."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import prom_bench.cli  # noqa: F401  (registers the commands)
+from prom_bench import probe as probe_module
+from prom_bench.cli.app import app
+from prom_bench.probe import ProbeConfig, regulation
+
+
+@pytest.fixture(autouse=True)
+def _home(probe_home):
+    return probe_home
+
+
+def test_probe_command_writes_plots_and_cached_decisions(tiny_ref, tmp_path, monkeypatch):
+    out = tmp_path / "plots"
+    result = CliRunner().invoke(app, ["probe", "--model", tiny_ref.path, "--langs", "th,sw", "--n-examples", "4",
+                                      "--shots", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"probe-th.png", "probe-sw.png", "probe-grid.png", "probe.json"}
+    summary = json.loads((out / "probe.json").read_text())
+    assert summary["th"]["decision"]["n"] == 4 and summary["th"]["decision"]["layer"] == 3  # 0.75 of 4 blocks
+    assert len(summary["th"]["curve"]["p_en"]) == 4
+    # The pipeline's entry reads the same cache without loading the model again.
+    monkeypatch.setattr(probe_module, "load_probe_model", lambda *a, **k: pytest.fail("model loaded despite the cache"))
+    decisions = regulation(tiny_ref, ["th", "sw"], ProbeConfig(n_examples=4, shots=2))
+    assert decisions["th"].p_en == summary["th"]["decision"]["p_en"]
+    assert decisions["sw"].pivot_weight(0.1) in (0.0, 0.1)
+
+
+def test_probe_bad_values_are_one_line(tiny_ref):
+    result = CliRunner().invoke(app, ["probe", "--model", tiny_ref.path, "--langs", "th", "--layer", "nine"])
+    assert result.exit_code != 0 and "layer 'nine'" in str(result.exception)
+
+
+def test_interference_command_on_an_adapter(tiny_ref, tiny, tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    model, _ = tiny
+    peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model.save_pretrained(tmp_path / "step-5")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["interference", "--model", tiny_ref.path, "--lang", "th", "--pairs", "2",
+                                      "--batch-size", "2", "--max-length", "256", "--checkpoint", f"lora={tmp_path / 'step-5'}",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "interference.json").read_text())
+    assert [row["step"] for row in data["series"]["lora"]] == [0, 5]
+    assert (out / "interference-th.png").is_file()
