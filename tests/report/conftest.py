@@ -1,10 +1,9 @@
-"""Shared pieces of the reporting tests: the checkout's folders and a runner for the real CLI entry point."""
+"""Shared pieces of the reporting tests: the checkout's folders and a runner for the CLI entry point."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,11 +25,24 @@ def fixture_runs() -> Path:
 
 
 @pytest.fixture
-def cli(tmp_path):
-    """Run ``prom-bench ...`` through ``prom_bench.cli.main`` in a subprocess: (returncode, stdout, stderr)."""
-    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        # Importing the command module registers `table` and `report` on the app, as cli/__init__ does.
-        code = "import sys, prom_bench.cli.report; from prom_bench.cli import main; main(sys.argv[1:])"
-        return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=cwd or tmp_path,
-                              capture_output=True, text=True, timeout=120)
+def cli(tmp_path, monkeypatch, capsys):
+    """Run ``prom-bench ARGS`` in-process through ``prom_bench.cli.main`` (the console script's function).
+
+    Returns an object with ``returncode``, ``stdout`` and ``stderr``, like ``subprocess.run``. In-process
+    keeps the suite fast; ``test_report_cli`` also runs the installed ``prom-bench`` script once.
+    """
+    import prom_bench.cli.report  # noqa: F401  (registers `table` and `report`, as cli/__init__ does)
+    from prom_bench.cli import main
+
+    def run(*args, cwd: Path | None = None) -> SimpleNamespace:
+        monkeypatch.chdir(cwd or tmp_path)
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
+
     return run

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from prom_bench.results import RECORD_SUFFIX
 
 
@@ -60,3 +62,21 @@ def test_significant_from_the_command_line(cli, fixture_runs):
     result = cli("table", fixture_runs, "--table", "3", "--significant", "--format", "markdown", "--resamples", "200")
     assert result.returncode == 0, result.stderr
     assert "significant only" in result.stdout and "Differences against t+e (95% paired bootstrap)" in result.stdout
+
+
+def test_installed_console_script(tmp_path, paper_dir):
+    # The real entry point, once, in its own process: exit codes and streams as a shell sees them.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("prom-bench")
+    if not script.exists():
+        pytest.skip("the prom-bench console script is not installed next to this Python")
+    ok = subprocess.run([str(script), "table", str(paper_dir), "--table", "3", "--format", "csv"],
+                        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines()[1].startswith("PROM,0/11,8/11,3,0/11,9/11,")
+    bad = subprocess.run([str(script), "table", str(paper_dir), "--table", "9"], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: unknown table '9'; valid: 1, 2, 3, 4, all"

@@ -85,7 +85,8 @@ WRITER = textwrap.dedent("""
     from pathlib import Path
     from prom_bench.results import record_from, write_record
     out, tag, start = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-    while time.time() < start:
+    time.sleep(max(0.0, start - time.time() - 0.05))
+    while time.time() < start:   # spin the last 50 ms so both processes start within microseconds
         pass
     for i in range(25):
         write_record(out, record_from(model="m", method="prom", task="prom_mgsm_th", metrics={"accuracy": float(i)},
