@@ -39,7 +39,9 @@ class InterferenceConfig:
 
     pairs: int = field(default=8, metadata={"help": "K: English/target batch pairs per checkpoint"})
     batch_size: int = field(default=4, metadata={"help": "examples per batch"})
-    max_length: int = field(default=256, metadata={"help": "tokens per example (prompt + response + EOS), cut on the right"})
+    max_length: int = field(default=640, metadata={"help": "tokens per example (prompt + response + EOS), cut on the right; the "
+                                                            "default fits every demo example in SmolLM2's vocabulary, so "
+                                                            "English and target responses are supervised in full"})
     data: str = field(default="demo", metadata={"help": "instructions: 'demo' (prom_bench/demo_data/instructions) or a folder "
                                                          "with en.jsonl and {lang}.jsonl sharing ids"})
     seed: int = field(default=0, metadata={"help": "seed of the batch sampling (the same batches for every checkpoint)"})
