@@ -105,8 +105,11 @@ def _artifacts(folder: Path | None, name: str) -> str:
     if not folder.is_dir():
         raise UserError(f"{name} folder '{folder}' does not exist; give the folder the {name} analysis wrote")
     parts = [f"<h2>{html.escape(name.capitalize())}</h2>"]
-    pngs = sorted(folder.rglob("*.png"))
-    jsons = sorted(folder.rglob("*.json"))
+    def visible(path: Path) -> bool:   # leave out hidden files and a writer's unfinished ``*.tmp.*``
+        return not any(part.startswith(".") for part in path.relative_to(folder).parts) and ".tmp" not in path.name
+
+    pngs = sorted(p for p in folder.rglob("*.png") if visible(p))
+    jsons = sorted(p for p in folder.rglob("*.json") if visible(p))
     for png in pngs:
         caption = html.escape(str(png.relative_to(folder)))
         parts.append(f'<figure><img alt="{caption}" src="{_png_data_uri(png.read_bytes())}">'

@@ -17,6 +17,7 @@ from prom_bench.report.cells import (ALL_CELLS, BASELINE, BENCH_LABEL, MGSM_CELL
                                      QA_CELLS, Cell, Selection, is_pivot_method, lambda_zero, method_label,
                                      method_rank, models_in, select)
 from prom_bench.report.winloss import count_vs_baseline
+from prom_bench.results import latest_records
 
 TABLE_KEYS = ("1", "2", "3", "4")
 SWEEP_KEYS = (("pivot_layer", "n"), ("label_smoothing", "α"), ("pivot_weight", "λ"))
@@ -186,49 +187,49 @@ def _table3(selection: Selection, paper_sel: Selection | None, significant: bool
                   caption, columns)
     for model in models:
         methods = [m for m in selection.methods(model) if m != BASELINE]
-        has_baseline = any(selection.get(model, BASELINE, c.task) for c in ALL_CELLS)
-        paper_counts = (printed or {}).get("counts", {}) if show_paper else {}
-        if model == PAPER_MODEL:
+        paper_counts = (printed or {}).get("counts", {})
+        if model == PAPER_MODEL:     # the paper prints counts for methods whose cells it never prints
             methods += [m for m in paper_counts if m not in methods]
         for method in sorted(methods, key=method_rank):
-            label = _row_label(model, method, several)
-            values: list[Value] = []
-            notes: list[str] = []
-            has_records = any(selection.get(model, method, c.task) for c in ALL_CELLS)
-            if not has_baseline or not has_records:
-                values = [Value(), Value(), Value()]
-                notes.append(f"no {BASELINE} records" if not has_baseline else
-                             "no per-cell scores (the paper prints only its counts)" if model == PAPER_MODEL
-                             else "no records")
-                count = None
-            else:
-                count = count_vs_baseline(selection, model, method, significant=significant, resamples=resamples,
-                                          seed=seed)
-                m = count.compared
-                values = [Value(text=f"{count.losses}/{m}"), Value(text=f"{count.wins}/{m}"),
-                          Value(text=str(count.neither))]
-                if count.missing:
-                    notes.append(f"{len(count.missing)} of {len(ALL_CELLS)} cells missing")
-                if count.untestable:
-                    notes.append(f"{len(count.untestable)} cells without per-item scores, not counted")
-            if show_paper:
-                pc = paper_counts.get(method)
-                cells_total = (printed or {}).get("cells", len(ALL_CELLS))
-                values += ([Value(text=f"{pc['lose']}/{cells_total}"), Value(text=f"{pc['win']}/{cells_total}")]
-                           if pc else [Value(), Value()])
-                if pc and model == PAPER_MODEL and count is not None:
-                    if count.compared == cells_total and (count.losses, count.wins) != (pc["lose"], pc["win"]):
-                        notes.append(f"DIFFERS from the paper's printed {pc['lose']}/{cells_total} lose, "
-                                     f"{pc['win']}/{cells_total} win")
-                    elif count.compared == cells_total:
-                        notes.append("matches the paper")
-                    elif count.compared < cells_total:
-                        notes.append(f"paper's count covers {cells_total} cells, computed {count.compared}: not comparable")
-            values.append(Value(text="; ".join(notes)))
-            table.rows.append(Row(label, values))
+            table.rows.append(_table3_row(selection, model, method, _row_label(model, method, several),
+                                          printed if show_paper else None, significant, resamples, seed))
     if not table.rows:
         table.notes.append("no records to compare")
     return table
+
+
+def _table3_row(selection: Selection, model: str, method: str, label: str, printed: dict | None,
+                significant: bool, resamples: int, seed: int) -> Row:
+    """Computed counts, the paper's printed counts when ``printed``, and a note on what differs or is missing."""
+    notes: list[str] = []
+    has_baseline = any(selection.get(model, BASELINE, c.task) for c in ALL_CELLS)
+    has_records = any(selection.get(model, method, c.task) for c in ALL_CELLS)
+    count = None
+    if not has_baseline or not has_records:
+        values = [Value(), Value(), Value()]
+        notes.append(f"no {BASELINE} records" if not has_baseline else
+                     "no per-cell scores (the paper prints only its counts)" if model == PAPER_MODEL else "no records")
+    else:
+        count = count_vs_baseline(selection, model, method, significant=significant, resamples=resamples, seed=seed)
+        m = count.compared
+        values = [Value(text=f"{count.losses}/{m}"), Value(text=f"{count.wins}/{m}"), Value(text=str(count.neither))]
+        if count.missing:
+            notes.append(f"{len(count.missing)} of {len(ALL_CELLS)} cells missing")
+        if count.untestable:
+            notes.append(f"{len(count.untestable)} cells without per-item scores, not counted")
+    if printed is not None:
+        pc = printed.get("counts", {}).get(method)
+        total = printed.get("cells", len(ALL_CELLS))
+        values += [Value(text=f"{pc['lose']}/{total}"), Value(text=f"{pc['win']}/{total}")] if pc else [Value(), Value()]
+        if pc and model == PAPER_MODEL and count is not None:   # the same model: the counts must agree
+            if count.compared < total:
+                notes.append(f"paper's count covers {total} cells, computed {count.compared}: not comparable")
+            elif (count.losses, count.wins) != (pc["lose"], pc["win"]):
+                notes.append(f"DIFFERS from the paper's printed {pc['lose']}/{total} lose, {pc['win']}/{total} win")
+            else:
+                notes.append("matches the paper")
+    values.append(Value(text="; ".join(notes)))
+    return Row(label, values)
 
 
 def ci_table(selection: Selection, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Table | None:
@@ -281,8 +282,6 @@ def _sweep_lang(records: list[dict]) -> str | None:
 
 
 def _table4(records: list[dict], selection: Selection, lang: str | None, compare: str | None) -> Table:
-    from prom_bench.results import latest_records
-
     latest = latest_records(records)
     lang = lang or _sweep_lang(latest) or "th"
     if lang not in LANGUAGES:

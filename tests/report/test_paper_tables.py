@@ -76,6 +76,15 @@ def test_table3_is_computed_and_the_difference_from_the_print_is_flagged(tables)
     assert "not comparable" in rows["Bactrian+(t)"]["note"]
 
 
+def test_table3_says_when_the_count_matches(paper_records):
+    # Nudge one tied cell (MGSM te, 0.4 vs 0.4) to a PROM win: 9 wins, as printed, and the note follows.
+    records = [dict(r, metrics={"accuracy": 0.5}) if (r["method"], r["task"]) == ("prom", "prom_mgsm_te") else r
+               for r in paper_records]
+    table = build_tables(records, "3")[0]
+    prom = dict(zip(table.columns, (show(v) for v in next(r for r in table.rows if r.label == "PROM").values)))
+    assert prom["wins t+e"] == "9/11" and prom["note"] == "matches the paper"
+
+
 def test_table3_dominance_matches_an_independent_count(paper_records):
     # Independent of the report code: read the records directly and apply the rule.
     cells = {}
