@@ -196,7 +196,7 @@ def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
 def _coerce_fields(cls: type, values: dict[str, Any], prefix: str) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise UserError(f"setting '{prefix.rstrip('.')}' must be a mapping of settings")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in SECTIONS}
+    fields = {f.name: f for f in dataclasses.fields(cls) if cls is not RunConfig or f.name not in SECTIONS}
     hints = typing.get_type_hints(cls)
     out = {}
     for key, value in values.items():
@@ -234,6 +234,11 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
         if isinstance(value, bool):
             return value
         raise UserError(f"setting '{name}' = {value!r} must be true or false")
+    if hint in (int, float) and isinstance(value, str):
+        try:  # YAML 1.1 reads '3e-4' as a string
+            value = hint(value)
+        except ValueError:
+            raise UserError(f"setting '{name}' = {value!r} has the wrong type; expected {_tname(hint)}") from None
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return value  # an int stays an int: pivot_layer=24 is a block index, 0.75 a fraction of depth
     if hint is int and isinstance(value, int) and not isinstance(value, bool):

@@ -174,7 +174,7 @@ def _run_unit(config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisi
     paths = []
     for task_result in task_results:
         record = results.record_from(
-            model=model, method=unit.method.name, lang=unit.lang, task_result=task_result, settings=settings,
+            task_result, model=model, method=unit.method.name, lang=unit.lang, settings=settings,
             config=config.to_dict() | {"unit_id": unit_id, "effective_train": train_settings,
                                        "regulation": unit.regulation, "adapter": str(adapter) if adapter else None},
             seed=config.seed,
@@ -232,7 +232,9 @@ def _build_data(config: RunConfig, root: Path, unit: Unit, train: dict, force: b
     with _locked(out):
         if force or not (out / "train.jsonl").is_file():
             report.step("building data")
-            mixture = build_mixture(unit.lang, train["parts"], config.data)
+            # the method whose mixture is exactly these parts (PROM with lambda = 0 builds t's data)
+            data_method = next(m.name for m in methods.METHODS.values() if set(m.mixture) == set(train["parts"]))
+            mixture = build_mixture(unit.lang, data_method, config.data)
             write_mixture(mixture, out)
     return out
 
@@ -325,7 +327,7 @@ class _Reporter:
                     completed=event.get("step", 0), total=event.get("total"))
 
     def eval(self, event: dict[str, Any]) -> None:
-        self.update(self.task, completed=event.get("done", 0), total=event.get("total"))
+        self.update(self.task, completed=event.get("index", 0), total=event.get("total"))
 
 
 def _progress(console: Console) -> Progress:

@@ -9,7 +9,7 @@ import sys
 import pytest
 import typer
 
-from prom_bench.cli import app
+from prom_bench.cli import app, main
 
 
 def _commands(group, prefix=()):
@@ -32,10 +32,27 @@ def test_every_option_of_every_command_has_help():
 
 
 def _cli(args, cwd):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PROM_BENCH_HOME=os.environ.get("PROM_BENCH_HOME", ""))
-    env = {k: v for k, v in env.items() if v != ""}
+    """``prom-bench ARGS`` in a subprocess, as a user runs it."""
     return subprocess.run([sys.executable, "-c", "from prom_bench.cli import main; main()", *args],
-                          cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+                          cwd=cwd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=120)
+
+
+class _Proc:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _cli_inprocess(args, cwd, monkeypatch, capfd):
+    """``prom-bench ARGS`` through the same entry point, in this process (no interpreter start-up)."""
+    monkeypatch.chdir(cwd)
+    capfd.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capfd.readouterr()
+    return _Proc(code, out, err)
 
 
 @pytest.mark.parametrize("args, expected", [
@@ -51,10 +68,10 @@ def _cli(args, cwd):
     (["run", "--methods", "t", "--set", "methods=prom"], "'methods' is given twice"),
     (["run", "--limit", "2", "--set", "eval.limit=3"], "'eval.limit' is given twice"),
 ])
-def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, expected):
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, expected, monkeypatch, capfd):
     (tmp_path / "bad.yaml").write_text("train: [unclosed\n")
     before = sorted(p.name for p in tmp_path.iterdir())
-    proc = _cli(args, tmp_path)
+    proc = _cli_inprocess(args, tmp_path, monkeypatch, capfd)
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], proc.stderr
@@ -62,11 +79,11 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, expected):
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
 
 
-def test_non_causal_model_is_refused_by_run(tmp_path):
+def test_non_causal_model_is_refused_by_run(tmp_path, monkeypatch, capfd):
     model = tmp_path / "encoder"
     model.mkdir()
     (model / "config.json").write_text('{"model_type": "bert"}')
-    proc = _cli(["run", "--model", str(model), "--langs", "th"], tmp_path)
+    proc = _cli_inprocess(["run", "--model", str(model), "--langs", "th"], tmp_path, monkeypatch, capfd)
     assert proc.returncode == 2 and "not a causal LM" in proc.stderr
     assert not (tmp_path / "runs").exists()
 
