@@ -16,9 +16,10 @@ Every problem is one line: ``<file>: <what is wrong>``.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
 import logging
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,6 @@ def validate(root: Path, *, data_dir: Path | None = None, docs: int = 3) -> tupl
     from prom_bench.evaluation import task_manager
 
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
-    os.environ.setdefault("TQDM_DISABLE", "1")  # lm-eval draws a progress bar per task build
     root = Path(root)
     problems: list[Problem] = []
     configs: dict[Path, dict[str, Any]] = {}
@@ -175,7 +175,8 @@ def _check_task(path: Path, name: str, manager, docs: int) -> list[Problem]:
     if config.output_type == "generate_until" and not until:
         problems.append(Problem(path, "generation_kwargs.until is empty: generation runs to max_gen_toks on every item"))
     try:
-        task.build_all_requests(limit=docs, rank=0, world_size=1)
+        with contextlib.redirect_stderr(io.StringIO()):  # lm-eval draws a progress bar per request build
+            task.build_all_requests(limit=docs, rank=0, world_size=1)
     except Exception as exc:  # noqa: BLE001
         return problems + [Problem(path, f"lm-eval cannot build requests for '{name}' ({_one_line(exc)})")]
     if not task.instances:

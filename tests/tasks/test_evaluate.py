@@ -1,0 +1,65 @@
+"""`prom-bench eval` and `evaluation.evaluate`: all eleven paper cells offline, percent metrics, records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from prom_bench.cli import evaluate as _eval_commands  # noqa: F401  (registers `eval` on the app)
+from prom_bench.cli.app import app
+from prom_bench.errors import UserError
+from prom_bench.evaluation import evaluate
+from prom_bench.paths import demo_data_dir
+
+PAPER_CELLS = {"prom_xquad_th", "prom_xquad_ar", "prom_xquad_el", "prom_mlqa_ar", "prom_indicqa_ta", "prom_indicqa_mr",
+               "prom_indicqa_ml", "prom_mgsm_sw", "prom_mgsm_th", "prom_mgsm_bn", "prom_mgsm_te"}
+
+
+@pytest.fixture(scope="module")
+def eval_run(tmp_path_factory, request):
+    """`prom-bench eval --model tiny --langs all --limit 5` once: on the bundled demo data (its default) when
+    present, else on ../shared/data plus the MLQA/IndicQA fixtures."""
+    results = tmp_path_factory.mktemp("results")
+    args = ["eval", "--model", "tiny", "--langs", "all", "--limit", "5", "--results", str(results), "--max-gen-toks", "8"]
+    if not (demo_data_dir() / "eval").is_dir():
+        args += ["--data-dir", str(request.getfixturevalue("local_data"))]
+    outcome = CliRunner().invoke(app, args)
+    return outcome, results
+
+
+def test_eval_runs_all_eleven_paper_cells(eval_run):
+    outcome, results = eval_run
+    assert outcome.exit_code == 0, outcome.output
+    records = [json.loads(p.read_text()) for p in results.glob("**/*.record.json")]
+    assert {r["task"] for r in records} == PAPER_CELLS
+    for record in records:
+        assert record["method"] == "base" and record["model"] == "tiny-llama"
+        assert 1 <= record["n"] <= 5 and record["n"] == len(record["samples"])
+        assert record["provenance"]["dataset"]["source"] == "local"
+        assert Path(record["provenance"]["dataset"]["path"]).is_file()
+        assert record["provenance"]["task_version"] == 1.0
+        # metrics are percent means of the per-item fractions
+        for metric, value in record["metrics"].items():
+            assert value == pytest.approx(100 * sum(s[metric] for s in record["samples"]) / record["n"])
+    for task in PAPER_CELLS:
+        assert task in outcome.output
+
+
+def test_evaluate_rejects_unknown_task_with_suggestion(tiny_model):
+    with pytest.raises(UserError, match="did you mean 'prom_xquad_th'"):
+        evaluate(tiny_model, ["prom_xquad_thh"])
+
+
+def test_evaluate_names_missing_local_file(tiny_model, tmp_path):
+    (tmp_path / "xquad").mkdir()
+    with pytest.raises(UserError, match=r"prom_xquad_el: .*xquad\.el\.json"):
+        evaluate(tiny_model, ["prom_xquad_el"], data_dir=tmp_path, limit=1)
+
+
+def test_eval_adapter_needs_method(tmp_path):
+    outcome = CliRunner().invoke(app, ["eval", "--model", "tiny", "--adapter", str(tmp_path), "--langs", "th"])
+    assert outcome.exit_code != 0
+    assert isinstance(outcome.exception, UserError) and "--method" in str(outcome.exception)

@@ -1,0 +1,113 @@
+"""The tasks under plain lm-eval: no prom-bench import, listed by its index, runnable on a local data dir."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TASKS = ROOT / "tasks"
+PAPER_TASKS = ["prom_xquad_th", "prom_xquad_ar", "prom_xquad_el", "prom_mlqa_ar", "prom_indicqa_ta", "prom_indicqa_mr",
+               "prom_indicqa_ml", "prom_mgsm_sw", "prom_mgsm_th", "prom_mgsm_bn", "prom_mgsm_te"]
+EXTRA_TASKS = ["prom_xquad_en", "prom_mgsm_en", "prom_indicqa_hi", "prom_indicqa_bn", "prom_indicqa_te"]
+GROUPS = ["prom_qa", "prom_mgsm"]
+
+# Runs lm-eval's own CLI in a fresh interpreter and reports whether anything imported prom_bench.
+_RUNNER = """
+import atexit, runpy, sys
+atexit.register(lambda: print("PROM_BENCH_IMPORTED=%s" % any(m == "prom_bench" or m.startswith("prom_bench.") for m in sys.modules)))
+sys.argv = ["lm_eval", *sys.argv[1:]]
+runpy.run_module("lm_eval", run_name="__main__")
+"""
+
+
+# The same through lm-eval's Python API, indexing only tasks/ (the CLI always indexes lm-eval's ~10k
+# upstream YAMLs too, which takes a minute on a busy 2-core machine): listing, then a run.
+_API_RUNNER = """
+import atexit, json, sys
+atexit.register(lambda: print("PROM_BENCH_IMPORTED=%s" % any(m == "prom_bench" or m.startswith("prom_bench.") for m in sys.modules)))
+from lm_eval import simple_evaluate
+from lm_eval.tasks import TaskManager
+tasks_dir, data_dir, model, names, out = sys.argv[1:]
+manager = TaskManager(include_path=tasks_dir, include_defaults=False, metadata={"data_dir": data_dir})
+print("INDEXED=" + ",".join(manager.all_tasks))
+results = simple_evaluate(model="hf", model_args={"pretrained": model}, device="cpu", batch_size=8,
+                          tasks=names.split(","), task_manager=manager, limit=2, bootstrap_iters=0,
+                          gen_kwargs={"max_gen_toks": 8})
+json.dump({k: results[k] for k in ("results", "n-samples", "configs")}, open(out, "w"), default=str)
+"""
+
+
+def _env() -> dict:
+    return {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+            "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+
+
+def run_lm_eval(*args: str, cwd: Path, runner: str = _RUNNER) -> subprocess.CompletedProcess:
+    env = _env()
+    proc = subprocess.run([sys.executable, "-c", runner, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "PROM_BENCH_IMPORTED=False" in proc.stdout
+    return proc
+
+
+def check_results(results: dict) -> None:
+    for name in PAPER_TASKS + EXTRA_TASKS:
+        metrics = results["results"][name]
+        keys = ["accuracy,none"] if "_mgsm_" in name else ["exact_match,none", "f1,none"]
+        for key in keys:
+            assert 0.0 <= metrics[key] <= 1.0, (name, key)
+        assert results["n-samples"][name]["effective"] == 2
+        assert results["configs"][name]["metadata"]["version"] == 1.0
+    assert {"exact_match,none", "f1,none"} <= set(results["results"]["prom_qa"])
+    assert "accuracy,none" in results["results"]["prom_mgsm"]
+
+
+def test_lm_eval_api_lists_and_runs_every_task(tmp_path, local_data, tiny_model):
+    out = tmp_path / "results.json"
+    proc = run_lm_eval(str(TASKS), str(local_data), tiny_model, ",".join(GROUPS + EXTRA_TASKS), str(out),
+                       cwd=tmp_path, runner=_API_RUNNER)
+    indexed = next(line for line in proc.stdout.splitlines() if line.startswith("INDEXED=")).split("=", 1)[1].split(",")
+    assert set(PAPER_TASKS + EXTRA_TASKS + GROUPS) <= set(indexed)
+    check_results(json.loads(out.read_text()))
+
+
+@pytest.mark.slow
+def test_lm_eval_cli_lists_every_task_and_group(tmp_path):
+    # lm-eval 0.4.13 lists with `lm_eval ls tasks` (`--tasks list` of older releases is gone).
+    proc = run_lm_eval("ls", "tasks", "--include_path", str(TASKS), cwd=tmp_path)
+    for name in PAPER_TASKS + EXTRA_TASKS + GROUPS:
+        assert f"|{name} " in proc.stdout.replace("| ", "|"), name
+
+
+@pytest.mark.slow
+def test_lm_eval_cli_runs_every_task_on_local_data(tmp_path, local_data, tiny_model):
+    out = tmp_path / "out"
+    run_lm_eval(
+        "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--device", "cpu", "--batch_size", "8",
+        "--include_path", str(TASKS), "--tasks", ",".join(GROUPS + EXTRA_TASKS), "--limit", "2",
+        "--metadata", json.dumps({"data_dir": str(local_data)}), "--output_path", str(out),
+        cwd=tmp_path,
+    )
+    [results_file] = list(out.glob("**/results_*.json"))
+    check_results(json.loads(results_file.read_text()))
+
+
+@pytest.mark.parametrize("family", ["xquad", "mlqa", "indicqa", "mgsm"])
+def test_generated_yamls_are_up_to_date(family, tmp_path):
+    """The checked-in YAMLs are exactly what the family's generator writes."""
+    import shutil
+
+    copy = tmp_path / family
+    shutil.copytree(TASKS / family, copy)
+    for path in copy.glob("prom_*.yaml"):
+        path.unlink()
+    subprocess.run([sys.executable, str(copy / "_generate_configs.py")], check=True, cwd=tmp_path)
+    written = sorted(p.name for p in copy.glob("prom_*.yaml"))
+    assert written == sorted(p.name for p in (TASKS / family).glob("prom_*.yaml"))
+    for name in written:
+        assert (copy / name).read_text(encoding="utf-8") == (TASKS / family / name).read_text(encoding="utf-8"), name
