@@ -137,9 +137,13 @@ def lens_probs(model, tokenizer, prompts: list[str], token_sets: list[list[list[
     handles = [blocks[i].register_forward_hook(lambda m, a, o, i=i: hook(m, a, o, i)) for i in range(num)]
     padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"  # last position = last real token
     out = torch.zeros(len(prompts), num, len(token_sets[0]))
+    # Batches of similar length waste little compute on padding (5-shot Thai prompts vary by hundreds of tokens).
+    lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]
+    order = sorted(range(len(prompts)), key=lambda i: lengths[i])
     try:
         for start in range(0, len(prompts), batch_size):
-            batch = tokenizer(prompts[start:start + batch_size], return_tensors="pt", padding=True)
+            rows = order[start:start + batch_size]
+            batch = tokenizer([prompts[i] for i in rows], return_tensors="pt", padding=True)
             captured.clear()
             try:
                 decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False)
@@ -148,9 +152,9 @@ def lens_probs(model, tokenizer, prompts: list[str], token_sets: list[list[list[
             for layer, last in enumerate(captured):  # last: [b, d]
                 logits = torch.nn.functional.linear(norm32(last), head_weight, head_bias)  # shape: [b, v]
                 probs = logits.log_softmax(-1).exp()
-                for row in range(probs.shape[0]):
-                    for s, ids in enumerate(token_sets[start + row]):
-                        out[start + row, layer, s] = probs[row, ids].sum()
+                for row, index in enumerate(rows):
+                    for s, ids in enumerate(token_sets[index]):
+                        out[index, layer, s] = probs[row, ids].sum()
             if on_batch:
                 on_batch(min(start + batch_size, len(prompts)))
     finally:

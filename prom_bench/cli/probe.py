@@ -72,7 +72,7 @@ def probe_command(
     batch_size: Annotated[int, typer.Option("--batch-size", help=_help(ProbeConfig, "batch_size"))] = ProbeConfig.batch_size,
     seed: Annotated[int, typer.Option(help=_help(ProbeConfig, "seed"))] = ProbeConfig.seed,
     log_scale: Annotated[bool, typer.Option("--log-scale", help="plot probabilities on a log axis (small models sit near 0)")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="folder for plots and probe.json; default: the model's probe cache folder")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="folder for the plots, decisions.json and curves.json; default: the model's probe cache folder")] = None,
     force: Annotated[bool, typer.Option("--force", help="measure again even if the cache holds this setting")] = False,
 ) -> None:
     """Logit-lens probe: P(English answer) vs P(target answer) per layer on k-shot cloze, and the regulation decision."""
@@ -107,10 +107,16 @@ def probe_command(
         display = ref.display + (f" + {Path(adapter_path).name}" if adapter_path else "")
         paths += [plot_language(c, folder / f"probe-{lang}.png", model=display, layer=layer_n, log=log_scale) for lang, c in curves.items()]
         paths.append(plot_grid(curves, folder / "probe-grid.png", model=display, layer=layer_n, log=log_scale))
-    summary = [{lang: {"curve": r["curve"], "decision": dataclasses.asdict(r["decision"])} for lang, r in result.items()} for result in results]
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "probe.json").write_text(json.dumps(summary if compare else summary[0], ensure_ascii=False, indent=1))
-    console.print(f"{len(paths)} plots and probe.json in {folder}  ({time.perf_counter() - started:.0f} s)")
+    decisions = [{lang: dataclasses.asdict(r["decision"]) for lang, r in result.items()} for result in results]
+    curves = [{lang: r["curve"] for lang, r in result.items()} for result in results]
+    if compare:
+        (folder / "compare.json").write_text(json.dumps(
+            [{"model": spec, "decisions": d, "curves": c} for spec, d, c in zip(compare, decisions, curves)], ensure_ascii=False, indent=1))
+    else:
+        (folder / "decisions.json").write_text(json.dumps(decisions[0], ensure_ascii=False, indent=1))
+        (folder / "curves.json").write_text(json.dumps(curves[0], ensure_ascii=False, indent=1))
+    console.print(f"{len(paths)} plots and the JSON summaries in {folder}  ({time.perf_counter() - started:.0f} s)")
 
 
 def _print_decisions(console: Console, name: str, result: dict) -> None:

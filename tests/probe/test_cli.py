@@ -24,15 +24,15 @@ def test_probe_command_writes_plots_and_cached_decisions(tiny_ref, tmp_path, mon
     result = CliRunner().invoke(app, ["probe", "--model", tiny_ref.path, "--langs", "th,sw", "--n-examples", "4",
                                       "--shots", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"probe-th.png", "probe-sw.png", "probe-grid.png", "probe.json"}
-    summary = json.loads((out / "probe.json").read_text())
-    assert summary["th"]["decision"]["n"] == 4 and summary["th"]["decision"]["layer"] == 3  # 0.75 of 4 blocks
-    assert len(summary["th"]["curve"]["p_en"]) == 4
+    assert {p.name for p in out.iterdir()} == {"probe-th.png", "probe-sw.png", "probe-grid.png", "decisions.json", "curves.json"}
+    decisions = json.loads((out / "decisions.json").read_text())
+    assert decisions["th"]["n"] == 4 and decisions["th"]["layer"] == 3  # 0.75 of 4 blocks
+    assert len(json.loads((out / "curves.json").read_text())["th"]["p_en"]) == 4
     # The pipeline's entry reads the same cache without loading the model again.
     monkeypatch.setattr(probe_module, "load_probe_model", lambda *a, **k: pytest.fail("model loaded despite the cache"))
-    decisions = regulation(tiny_ref, ["th", "sw"], ProbeConfig(n_examples=4, shots=2))
-    assert decisions["th"].p_en == summary["th"]["decision"]["p_en"]
-    assert decisions["sw"].pivot_weight(0.1) in (0.0, 0.1)
+    cached = regulation(tiny_ref, ["th", "sw"], ProbeConfig(n_examples=4, shots=2))
+    assert cached["th"].p_en == decisions["th"]["p_en"]
+    assert cached["sw"].pivot_weight(0.1) == (0.1 if decisions["sw"]["pivots"] else 0.0)
 
 
 def test_probe_bad_values_are_one_line(tiny_ref):
@@ -54,3 +54,18 @@ def test_interference_command_on_an_adapter(tiny_ref, tiny, tmp_path):
     data = json.loads((out / "interference.json").read_text())
     assert [row["step"] for row in data["series"]["lora"]] == [0, 5]
     assert (out / "interference-th.png").is_file()
+
+
+def test_probe_compare_base_and_adapter(tiny_ref, tiny, tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    model, _ = tiny
+    peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model.save_pretrained(tmp_path / "run" / "adapter")  # a trainer output folder holds adapter/
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(app, ["probe", "--model", tiny_ref.path, "--langs", "th", "--n-examples", "3", "--shots", "1",
+                                      "--compare", tiny_ref.path, str(tmp_path / "run"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    before, after = json.loads((out / "compare.json").read_text())
+    assert before["curves"]["th"]["p_en"] != after["curves"]["th"]["p_en"]  # the adapter changed the model
+    assert (out / "compare-th.png").is_file()
