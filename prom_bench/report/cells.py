@@ -75,7 +75,8 @@ class Selection:
 
     chosen: dict[tuple[str, str, str], dict]
     main_settings: dict[tuple[str, str], str]         # (model, method) -> settings_id of the main run
-    other_settings: dict[tuple[str, str], set[str]]   # settings seen but not used in Tables 1-3
+    other_settings: dict[tuple[str, str], set[str]]   # settings seen beside the main run's
+    main_is_clear: dict[tuple[str, str], bool]         # False in a pure sweep: no setting covers more cells
 
     def get(self, model: str, method: str, task: str) -> dict | None:
         return self.chosen.get((model, method, task))
@@ -103,7 +104,16 @@ def select(records: list[dict]) -> Selection:
         main.setdefault((model, method), sid)
     other: dict[tuple[str, str], set[str]] = defaultdict(set)
     used_ids = {(r["model"], r["method"], r["settings_id"]) for r in chosen.values()}
+    tasks_of: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for record in latest:
+        tasks_of[(record["model"], record["method"], record["settings_id"])].add(record["task"])
         if (record["model"], record["method"], record["settings_id"]) not in used_ids:
             other[(record["model"], record["method"])].add(record["settings_id"])
-    return Selection(chosen, main, dict(other))
+    # The main run is clear when it covers more cells than every setting competing with it for a cell;
+    # in a pure sweep (every setting on the same cells) there is no main run.
+    clear = {}
+    for (model, method), main_sid in main.items():
+        rivals = [sid for (mo, me, sid), tasks in tasks_of.items()
+                  if (mo, me) == (model, method) and sid != main_sid and tasks & tasks_of[(model, method, main_sid)]]
+        clear[(model, method)] = all(coverage[(model, method, sid)] < coverage[(model, method, main_sid)] for sid in rivals)
+    return Selection(chosen, main, dict(other), clear)

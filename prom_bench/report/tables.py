@@ -154,9 +154,10 @@ def _score_table(key: str, cells: tuple[Cell, ...], selection: Selection, paper_
     if any(row.source == "paper" for row in table.rows):
         table.caption += f" 'paper:' rows are the paper's {PAPER_MODEL} numbers."
     for (model, method), ids in sorted(selection.other_settings.items()):
+        why = ("the ones covering the most cells" if selection.main_is_clear.get((model, method))
+               else "a tie on cells covered: the latest of the tied")
         table.notes.append(f"{model} · {method_label(method)}: {len(ids)} more setting(s) on record, shown in Table 4; "
-                           f"this table uses settings {selection.main_settings.get((model, method), '?')}, "
-                           "the ones covering the most cells.")
+                           f"this table uses settings {selection.main_settings.get((model, method), '?')} ({why}).")
     return table
 
 
@@ -310,6 +311,8 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
                 by_run.setdefault((r["method"], r["settings_id"]), {})[r["task"]] = r
         def varied(method: str, settings: dict) -> list[int]:
             """Indices into SWEEP_KEYS (then extra keys) where a run differs from its method's main run."""
+            if not sel.main_is_clear.get((model, method)):
+                return []     # a pure sweep: no main run to compare with
             main_sid = sel.main_settings.get((model, method))
             main = next((r["settings"] for r in source_records
                          if r["model"] == model and r["method"] == method and r["settings_id"] == main_sid), settings)
@@ -332,7 +335,7 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
             runs = by_run[(method, sid)]
             settings = next(iter(runs.values()))["settings"]
             label = method_label(method)
-            if is_pivot_method(method):
+            if is_pivot_method(method) and sel.main_is_clear.get((model, method)):
                 diff = varied(method, settings)
                 symbols = [sym for _, sym in SWEEP_KEYS] + extra_keys
                 label += " (main)" if not diff else ": " + ", ".join(symbols[i] for i in diff) + " varied"

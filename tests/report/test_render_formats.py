@@ -133,3 +133,13 @@ def test_unknown_table_format_and_comparison_are_one_line_errors(runs):
         render_tables(runs, "1", "xls")
     with pytest.raises(UserError, match="unknown comparison 'arxiv'; valid: paper"):
         render_tables(runs, "1", "markdown", compare="arxiv")
+
+
+def test_table4_of_a_pure_sweep_has_no_main_run(runs):
+    # Only the sweep points (each on the same two Thai cells) and the t baseline: no setting is "the" run.
+    sweep = [r for r in runs if r["method"] == "t" or (r["method"] == "prom" and r["lang"] == "th"
+                                                       and r["settings"] != {"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.1})]
+    table4 = build_tables(sweep, "4")[0]
+    assert [r.label for r in table4.rows] == ["Bactrian+(t)", "PROM", "PROM"]
+    assert [show(r.values[0]) for r in table4.rows[1:]] == ["20", "24"]
+    assert any("a tie on cells covered" in n for n in build_tables(sweep, "1")[0].notes)
