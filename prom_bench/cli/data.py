@@ -34,6 +34,7 @@ def build_command(
     seed: int = typer.Option(0, "--seed", help=_HELP["seed"]),
     revision: Optional[str] = typer.Option(None, "--revision", help=_HELP["revision"], show_default=False),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep exact duplicates (default: drop them within each part)."),
+    translate_option: Optional[list[str]] = typer.Option(None, "--translate-option", help="KEY=VALUE for a translate:<backend> s_t source (model, file, endpoint, key_env, batch_size); repeatable.", show_default=False),
 ) -> None:
     """Build the training mixture a method uses (s_e, s_t, s_e2t with role tags), with its dataset card."""
     from prom_bench.data.build import build_mixture, write_mixture
@@ -43,6 +44,11 @@ def build_command(
     overrides = {"instructions": instructions, "translations": translations, "parallel": parallel,
                  "data_dir": data_dir, "max_examples": max_examples, "revision": revision}
     sources = dataclasses.replace(sources, seed=seed, dedup=not no_dedup, **{k: v for k, v in overrides.items() if v is not None})
+    for item in translate_option or []:
+        key, sep, value = item.partition("=")
+        if not sep or key not in ("model", "file", "endpoint", "key_env", "batch_size", "device"):
+            raise UserError(f"--translate-option '{item}': expected KEY=VALUE with KEY one of model, file, endpoint, key_env, batch_size, device")
+        sources.translate_options[key] = int(value) if key == "batch_size" else value
     if data_dir is not None and parallel is None:
         sources.parallel = "auto"
     langs = parse_langs(lang)

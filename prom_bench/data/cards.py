@@ -55,8 +55,8 @@ def render_card(mixture: "Mixture") -> str:
         "## Licenses",
         "",
         "This mixture is a derived work of its sources and carries each of their licenses: " + "; ".join(licenses) + ".",
-        "A non-commercial license on any source (Alpaca, Bactrian-X: CC BY-NC 4.0) makes the whole mixture non-commercial.",
-        "",
+        *(["A non-commercial source license (CC BY-NC) makes the whole mixture non-commercial.", ""]
+          if any("NC" in license for license in licenses) else [""]),
         "## Notes",
         "",
         f"- Translation instructions read \"Translate the following sentences from English to {language.name}.\" with the",

@@ -21,12 +21,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from prom_bench import __version__
 from prom_bench.data.files import FileReport, read_instructions, read_parallel
 from prom_bench.errors import UserError, unknown
 from prom_bench.languages import LANGUAGES, get
 from prom_bench.paths import cache_dir, demo_data_dir
 
 DEMO_LICENSE = "Apache-2.0 (made by the prom-bench project)"
+DEMO_REVISION = f"prom-bench {__version__}"
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,8 @@ def load_english_instructions(spec: str, *, revision: str | None = None) -> Load
     if spec == "demo":
         path = demo_data_dir() / "instructions" / "en.jsonl"
         records, report = read_instructions(path, lang="en")
-        return Loaded(records, _provenance("demo", "prom_bench/demo_data/instructions/en.jsonl", DEMO_LICENSE, len(records), report=report))
+        return Loaded(records, _provenance("demo", "prom_bench/demo_data/instructions/en.jsonl", DEMO_LICENSE, len(records),
+                                           revision=DEMO_REVISION, report=report))
     if spec == "alpaca":
         hub = HUB["alpaca"]
         sha = resolve_revision(hub.repo, revision)
@@ -153,7 +156,7 @@ def load_target_instructions(spec: str, lang: str, *, english: list[dict] | None
         path = demo_data_dir() / "instructions" / f"{lang}.jsonl"
         records, report = read_instructions(path, lang=lang)
         return Loaded(records, _provenance("demo", f"prom_bench/demo_data/instructions/{lang}.jsonl", DEMO_LICENSE,
-                                           len(records), report=report))
+                                           len(records), revision=DEMO_REVISION, report=report))
     if spec == "bactrian-x":
         hub = HUB["bactrian-x"]
         sha = resolve_revision(hub.repo, revision)
@@ -249,7 +252,7 @@ def load_parallel(spec: str, lang: str, *, data_dir: Path | None = None, revisio
             folder = demo_data_dir() / "parallel"
             pairs, report = read_parallel(folder / "en.txt", folder / f"{lang}.txt", lang)
             loaded.append(Loaded(pairs, _provenance("demo", f"prom_bench/demo_data/parallel/{{en,{lang}}}.txt",
-                                                    DEMO_LICENSE, len(pairs), report=report)))
+                                                    DEMO_LICENSE, len(pairs), revision=DEMO_REVISION, report=report)))
             continue
         hub = HUB["ntrex" if name == "ntrex" else "flores"]
         if data_dir is not None:
