@@ -73,7 +73,8 @@ class GoogleTranslateBackend:
                 translations = [item["translatedText"] for item in payload["data"]["translations"]]
                 if len(translations) != len(texts):
                     raise UserError(f"Google returned {len(translations)} translations for {len(texts)} segments")
-                return [_html_unescape(t) for t in translations]
+                # v2 may return HTML entities even with format=text; a source that had '&' itself is left alone.
+                return [t if "&" in source else _html_unescape(t) for source, t in zip(texts, translations)]
             except urllib.error.HTTPError as exc:
                 reason, message = _google_error(exc)
                 if exc.code == 403 and reason in self.QUOTA_REASONS and reason != "dailyLimitExceeded":

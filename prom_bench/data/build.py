@@ -67,7 +67,8 @@ class DataSources:
         return presets[name]()
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """JSON-ready (paths as strings), for stats.json and run provenance."""
+        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
 
 
 @dataclass
