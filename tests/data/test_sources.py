@@ -134,3 +134,28 @@ def test_paper_preset_and_sources_command(cli, monkeypatch):
     assert "wmt23" not in paper.parallel
     code, out, _ = cli("data", "sources", "--lang", "th")
     assert code == 0 and "MBZUAI/Bactrian-X" in out and "none of these" in out
+
+
+def test_write_mixture_replaces_whole_or_leaves_nothing(tmp_path, monkeypatch):
+    from prom_bench.data import build as build_module
+    from prom_bench.data import write_mixture
+
+    out = tmp_path / "th"
+    write_mixture(build_mixture("th", "t"), out)
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "stats.json", "train.jsonl"]
+    before = (out / "train.jsonl").read_text(encoding="utf-8")
+
+    def broken_card(mixture):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(build_module, "render_card", broken_card)
+    with pytest.raises(RuntimeError):
+        write_mixture(build_mixture("th", "prom"), out)
+    assert (out / "train.jsonl").read_text(encoding="utf-8") == before   # the old mixture is untouched
+    assert [p.name for p in tmp_path.iterdir() if p.name != "home"] == ["th"]  # no temp folder left behind
+
+
+def test_paper_preset_offline_is_one_clear_line(cli, tmp_path):
+    code, out, err = cli("data", "build", "--lang", "th", "--preset", "paper", "--out", tmp_path / "o")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "HF_HUB_OFFLINE=1" in err
+    assert not (tmp_path / "o").exists()
