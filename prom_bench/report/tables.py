@@ -314,7 +314,7 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
             if not sel.main_is_clear.get((model, method)):
                 return []     # a pure sweep: no main run to compare with
             main_sid = sel.main_settings.get((model, method))
-            main = next((r["settings"] for r in source_records
+            main = next((r["settings"] for r in sel.chosen.values()     # the main run may be on other languages
                          if r["model"] == model and r["method"] == method and r["settings_id"] == main_sid), settings)
             keys = [k for k, _ in SWEEP_KEYS] + extra_keys
             return [i for i, k in enumerate(keys) if repr(settings.get(k)) != repr(main.get(k))]
