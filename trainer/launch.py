@@ -3,6 +3,10 @@
     accelerate launch --num_processes 8 --config_file trainer/accelerate_configs/fsdp.yaml \\
         -m trainer.launch --config train_config.json --model PATH --data mixture/train.jsonl --output-dir OUT
 
+On CPUs only, ``accelerate launch --cpu`` starts a single process; start N there with
+``ACCELERATE_USE_CPU=true torchrun --standalone --nproc_per_node N -m trainer.launch ...`` (gloo), which is
+what ``prom-bench train --num-processes N`` does on a machine without GPUs.
+
 ``--config`` is a JSON object of ``TrainConfig`` settings (missing ones take their defaults). The main process
 writes ``OUT/train_result.json`` (the ``TrainResult`` fields) when training ends. A bad setting prints one
 line on stderr and exits 2.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -56,11 +57,17 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
         ValueError: a bad setting or data, in one line, before any training.
     """
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, GradientState
     from accelerate.utils import DistributedDataParallelKwargs, DistributedType, set_seed
     from transformers import get_scheduler
 
     cfg.validate()
     output_dir = Path(output_dir)
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        # accelerate keeps one process-wide state; in-process callers train several models in a row, possibly
+        # at different precisions, and a single process has no process group to preserve.
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
     accelerator = Accelerator(
         mixed_precision="bf16" if cfg.precision == "bf16" else "no",
         log_with=None if cfg.logging == "none" else cfg.logging,

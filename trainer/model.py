@@ -19,6 +19,8 @@ The pivot head (``pivot_head`` setting):
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -87,7 +89,9 @@ def add_lora(causal_lm: nn.Module, cfg: TrainConfig) -> nn.Module:
 
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                       target_modules=list(cfg.lora_target_modules), task_type="CAUSAL_LM")
-    return get_peft_model(causal_lm, lora, autocast_adapter_dtype=True)
+    with warnings.catch_warnings():  # peft calls a transformers API that transformers 5 deprecates
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        return get_peft_model(causal_lm, lora, autocast_adapter_dtype=True)
 
 
 class PromModel(nn.Module):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ def train_command(
     config_file: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file of settings layered over the preset (see 'prom-bench config')")] = None,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", "-s", help="override one setting, KEY=VALUE, repeatable (e.g. --set train.max_steps=10)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="output folder (adapter/ or model/, train_config.json, checkpoints/); default: runs/train/<mixture>-<method>")] = None,
-    num_processes: Annotated[Optional[int], typer.Option("--num-processes", help="processes (GPUs) for 'accelerate launch'; on a machine without GPUs they run on the CPU (gloo)")] = None,
+    num_processes: Annotated[Optional[int], typer.Option("--num-processes", help="processes (GPUs) for 'accelerate launch'; on a machine without GPUs, CPU processes over gloo (torchrun)")] = None,
     accelerate_config: Annotated[Optional[str], typer.Option("--accelerate-config", help=f"accelerate config: {', '.join(ACCELERATE_CONFIGS)} (ready ones in trainer/accelerate_configs) or a YAML path")] = None,
 ) -> None:
     """Train one model on a built mixture with the trainer's settings (the preset's train section plus --set)."""
@@ -111,15 +112,16 @@ def _launch(train_cfg, model_path: str, data: Path, out: Path, num_processes: in
 
     if num_processes is not None and num_processes < 1:
         raise UserError(f"--num-processes {num_processes} must be at least 1")
-    command = [sys.executable, "-m", "accelerate.commands.launch"]
-    if accelerate_config is not None:
-        command += ["--config_file", str(_accelerate_config_path(accelerate_config))]
-    elif torch.cuda.is_available():
-        command += ["--config_file", str(_accelerate_config_path("ddp" if (num_processes or 1) > 1 else "single_device"))]
+    env = None
+    if accelerate_config is None and not torch.cuda.is_available():
+        # accelerate launch --cpu starts a single process; torchrun starts N, which accelerate joins over gloo.
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(num_processes or 1)]
+        env = {**os.environ, "ACCELERATE_USE_CPU": "true"}
     else:
-        command += ["--cpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-    if num_processes is not None:
-        command += ["--num_processes", str(num_processes)]
+        config_name = accelerate_config or ("ddp" if (num_processes or 1) > 1 else "single_device")
+        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(_accelerate_config_path(config_name))]
+        if num_processes is not None:
+            command += ["--num_processes", str(num_processes)]
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=out, delete=False) as handle:
         json.dump(train_cfg.to_dict(), handle)
@@ -128,7 +130,7 @@ def _launch(train_cfg, model_path: str, data: Path, out: Path, num_processes: in
                 "--output-dir", str(out)]
     error_line = None
     try:
-        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
         for line in proc.stderr:
             if line.startswith("error: ") and error_line is None:
                 error_line = line[len("error: "):].strip()
