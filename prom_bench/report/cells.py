@@ -85,35 +85,41 @@ class Selection:
         return sorted({m for (mo, m, _t) in self.chosen if mo == model}, key=method_rank)
 
 
+def _run(record: dict) -> tuple[str, str, str]:
+    """The run a record belongs to: (model, method, settings_id)."""
+    return (record["model"], record["method"], record["settings_id"])
+
+
 def select(records: list[dict]) -> Selection:
     """One record per (model, method, task): the latest of the main settings (see module docstring)."""
     latest = latest_records(records)
-    coverage = Counter((r["model"], r["method"], r["settings_id"]) for r in latest)
+    coverage = Counter(_run(r) for r in latest)                 # cells each run covers
+    tasks_of: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for record in latest:
+        tasks_of[_run(record)].add(record["task"])
+
+    def rank(record: dict) -> tuple:
+        return (coverage[_run(record)], str(record["provenance"].get("date") or ""), record["settings_id"])
+
     chosen: dict[tuple[str, str, str], dict] = {}
     for record in latest:
         key = (record["model"], record["method"], record["task"])
-        rank = (coverage[(record["model"], record["method"], record["settings_id"])],
-                str(record["provenance"].get("date") or ""), record["settings_id"])
-        current = chosen.get(key)
-        if current is None or rank > (coverage[(current["model"], current["method"], current["settings_id"])],
-                                      str(current["provenance"].get("date") or ""), current["settings_id"]):
+        if key not in chosen or rank(record) > rank(chosen[key]):
             chosen[key] = record
+    used = Counter(_run(r) for r in chosen.values())
     main: dict[tuple[str, str], str] = {}
-    used = Counter((r["model"], r["method"], r["settings_id"]) for r in chosen.values())
-    for (model, method, sid), _count in sorted(used.items(), key=lambda kv: -kv[1]):
+    for (model, method, sid), _count in used.most_common():
         main.setdefault((model, method), sid)
     other: dict[tuple[str, str], set[str]] = defaultdict(set)
-    used_ids = {(r["model"], r["method"], r["settings_id"]) for r in chosen.values()}
-    tasks_of: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for record in latest:
-        tasks_of[(record["model"], record["method"], record["settings_id"])].add(record["task"])
-        if (record["model"], record["method"], record["settings_id"]) not in used_ids:
-            other[(record["model"], record["method"])].add(record["settings_id"])
+    for model, method, sid in tasks_of:
+        if (model, method, sid) not in used:
+            other[(model, method)].add(sid)
     # The main run is clear when it covers more cells than every setting competing with it for a cell;
     # in a pure sweep (every setting on the same cells) there is no main run.
     clear = {}
     for (model, method), main_sid in main.items():
-        rivals = [sid for (mo, me, sid), tasks in tasks_of.items()
-                  if (mo, me) == (model, method) and sid != main_sid and tasks & tasks_of[(model, method, main_sid)]]
-        clear[(model, method)] = all(coverage[(model, method, sid)] < coverage[(model, method, main_sid)] for sid in rivals)
+        main_run = (model, method, main_sid)
+        rivals = [run for run in tasks_of if run[:2] == (model, method) and run != main_run
+                  and tasks_of[run] & tasks_of[main_run]]
+        clear[(model, method)] = all(coverage[run] < coverage[main_run] for run in rivals)
     return Selection(chosen, main, dict(other), clear)
