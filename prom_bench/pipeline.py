@@ -130,6 +130,7 @@ def _quiet() -> None:
     import logging
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # lm-eval's request bars; the run has its own display
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     for name in ("lm-eval", "lm_eval", "transformers", "datasets", "accelerate", "peft", "httpx"):
@@ -195,6 +196,7 @@ def _effective_train(config: RunConfig, unit: Unit, decisions: dict) -> dict[str
         return None
     train = dataclasses.asdict(config.train)
     parts = list(method.mixture)
+    pivot_only = ("pivot_layer", "label_smoothing", "pivot_weight", "pivot_head", "early_exit")
     if method.objective == "pivot":
         lam = float(config.train.pivot_weight)
         if method.regulated:
@@ -204,11 +206,13 @@ def _effective_train(config: RunConfig, unit: Unit, decisions: dict) -> dict[str
         unit.pivot_weight = lam
         if lam == 0.0:
             parts = [p for p in parts if p != S_E]
-            train.update(objective="sft", pivot_weight=0.0)
+            train.update(objective="sft")
         else:
             train.update(objective="pivot", pivot_weight=lam)
     else:
         train.update(objective="sft")
+    if train["objective"] == "sft":  # settings of the pivot loss mean nothing here: keep them out of the identity
+        train = {k: v for k, v in train.items() if k not in pivot_only}
     return {"parts": parts, **train}
 
 
@@ -338,7 +342,7 @@ def _progress(console: Console) -> Progress:
 @contextlib.contextmanager
 def _locked(path: Path):
     """Exclusive lock on ``<path>.lock`` across processes (units in parallel may share a piece of work)."""
-    lock = path.with_name(path.name + ".lock")
+    lock = path.parent / ".locks" / f"{path.name}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

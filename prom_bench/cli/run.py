@@ -43,15 +43,24 @@ def run_command(
             raise UserError("'eval.limit' is given twice (--limit and --set eval.limit=...); give it once")
         overrides.append(f"eval.limit={limit}")
     config = cfg.load(preset, config_file, overrides, flags)
-    console = Console()
     if dry_run:
-        _print_plan(console, config)
+        _print_plan(Console(), config)
         return
     from prom_bench import pipeline
-    from prom_bench.report import render_tables
 
     records = pipeline.run(config, force=force, console=Console(stderr=True))
-    console.print(render_tables(records, table="all", fmt="rich"))
+    _print_tables(records, ("1", "2", "3"))
+
+
+def _print_tables(records: list[dict], tables: tuple[str, ...]) -> None:
+    """The paper's tables on stdout; wide enough for Table 1 when stdout is a file or a pipe."""
+    from prom_bench.report import tables_renderable
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    for table in tables:
+        console.print(tables_renderable(records, table=table))
 
 
 @app.command("sweep")
@@ -77,13 +86,12 @@ def sweep_command(
     configs += [cfg.load(preset, config_file, base + list(combo), {"methods": "prom-noreg", "langs": lang})
                 for combo in itertools.product(*axes)]
     from prom_bench import pipeline
-    from prom_bench.report import render_tables
 
     records = []
     for i, config in enumerate(configs, 1):
         Console(stderr=True).print(f"[bold]sweep {i}/{len(configs)}[/]")
         records += pipeline.run(config, console=Console(stderr=True))
-    Console().print(render_tables(records, table="4", fmt="rich"))
+    _print_tables(records, ("4",))
 
 
 @app.command("config")

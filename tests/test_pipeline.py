@@ -1,0 +1,95 @@
+"""The study end to end on the tiny model: records, reuse, resume, force, and parallel units."""
+
+from __future__ import annotations
+
+import pytest
+
+from prom_bench import config as cfg
+from prom_bench import evaluation, pipeline
+from prom_bench.results import load_records
+
+
+def _config(tmp_path, **flags):
+    overrides = ["train.max_steps=2", "eval.limit=2", "workers=1", "regulation=paper", "eval.max_gen_toks=8"]
+    return cfg.load("demo", overrides=overrides + flags.pop("overrides", []),
+                    flags={"model": "tiny", "out": str(tmp_path / "runs"), "results": str(tmp_path / "results"), **flags})
+
+
+@pytest.fixture
+def count_evaluations(monkeypatch):
+    calls = []
+    real = evaluation.evaluate
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", counting)
+    return calls
+
+
+def test_run_records_reuse_and_force(tmp_path, count_evaluations, monkeypatch):
+    config = _config(tmp_path, langs="ar", methods="base,t,prom")
+    records = pipeline.run(config)
+    # ar has two cells (XQuAD, MLQA); three methods -> six records, also on disk
+    assert sorted((r["method"], r["task"]) for r in records) == sorted(
+        (m, t) for m in ("base", "t", "prom") for t in ("prom_xquad_ar", "prom_mlqa_ar"))
+    assert len(load_records([tmp_path / "results"])) == 6
+    by_method = {r["method"]: r for r in records}
+    # the paper's regulation for ar: no English pivot, so PROM is t exactly and shares its training
+    prom, t = by_method["prom"], by_method["t"]
+    assert prom["settings"]["pivot_weight"] == 0.0
+    assert prom["provenance"]["config"]["adapter"] == t["provenance"]["config"]["adapter"]
+    assert prom["metrics"] == t["metrics"]
+    assert len(count_evaluations) == 2  # PROM's evaluation is t's: same model, same adapter, same tasks
+
+    # a rerun with the same config does no work at all
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a finished unit was run again")
+
+    monkeypatch.setattr("trainer.train", refuse)
+    monkeypatch.setattr(evaluation, "evaluate", refuse)
+    again = pipeline.run(config)
+    assert sorted(r["metrics"]["f1"] for r in again) == sorted(r["metrics"]["f1"] for r in records)
+
+
+def test_a_changed_setting_reruns_only_what_it_changes(tmp_path, count_evaluations):
+    pipeline.run(_config(tmp_path, langs="ar", methods="base,t"))
+    assert len(count_evaluations) == 2
+    pipeline.run(_config(tmp_path, langs="ar", methods="base,t", overrides=["train.lr=0.01"]))
+    assert len(count_evaluations) == 3  # base is untouched by a training setting
+
+
+def test_interrupted_run_continues_where_it_stopped(tmp_path, monkeypatch):
+    real = evaluation.evaluate
+    calls = []
+
+    def fail_second(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", fail_second)
+    config = _config(tmp_path, langs="el,th", methods="base")
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(config)
+    assert len(load_records([tmp_path / "results"])) == 1  # el finished, th did not
+
+    calls.clear()
+    monkeypatch.setattr(evaluation, "evaluate", lambda *a, **k: (calls.append(a[1]), real(*a, **k))[1])
+    records = pipeline.run(config)
+    assert calls == [["prom_xquad_th", "prom_mgsm_th"]]  # only the unit that had not finished
+    assert {r["task"] for r in records} == {"prom_xquad_el", "prom_xquad_th", "prom_mgsm_th"}
+
+    calls.clear()
+    pipeline.run(config, force=True)
+    assert len(calls) == 2
+
+
+def test_parallel_workers_give_the_same_records(tmp_path):
+    serial = pipeline.run(_config(tmp_path / "a", langs="el,sw", methods="base"))
+    parallel = pipeline.run(_config(tmp_path / "b", langs="el,sw", methods="base", overrides=["workers=2"]))
+    key = lambda r: r["task"]  # noqa: E731
+    assert [(r["task"], r["metrics"], r["samples"]) for r in sorted(serial, key=key)] == \
+           [(r["task"], r["metrics"], r["samples"]) for r in sorted(parallel, key=key)]
