@@ -1,7 +1,7 @@
 """Evaluate a model (or a LoRA adapter on it) on the prom-bench tasks in ``tasks/``, through lm-eval.
 
-One call loads the model once and runs each task in turn with lm-eval's ``simple_evaluate`` over a
-``TaskManager`` that indexes only ``tasks/`` (``include_defaults=False`` saves the ~6 s upstream index).
+One call loads the model once (lm-eval's ``HFLM``) and runs each task in turn through lm-eval's evaluator,
+over a ``TaskManager`` that indexes only ``tasks/`` (``include_defaults=False`` saves the ~6 s upstream index).
 The tasks report fractions, as lm-eval tasks do; ``TaskResult.metrics`` are percent (0-100, as the
 paper's tables) and ``TaskResult.samples`` keep the per-item fractions for paired bootstraps.
 
@@ -128,16 +128,30 @@ def _load_lm(model_path: str | Any, *, adapter: str | None, batch_size: int, tok
 
 
 def _run_task(lm, manager, name: str, *, data_dir: Path | None, limit: int | None, max_gen_toks: int | None) -> TaskResult:
-    from lm_eval import simple_evaluate
+    # lm-eval's ``evaluator.evaluate`` on tasks prepared as ``simple_evaluate`` prepares them (zero-shot,
+    # generation override, fixed seeds). ``simple_evaluate`` itself would also collect the environment
+    # (``torch.utils.collect_env`` runs pip and more: ~2 s per call), once per task here.
+    import random
+
+    import numpy as np
+    import torch
+    from lm_eval.evaluator import evaluate as lm_eval_evaluate
 
     try:
-        output = simple_evaluate(
-            model=lm, tasks=[name], task_manager=manager, limit=limit, log_samples=True,
-            gen_kwargs={"max_gen_toks": max_gen_toks} if max_gen_toks else None,
-            bootstrap_iters=0, verbosity="WARNING",
-        )
+        loaded = manager.load([name])
     except FileNotFoundError as exc:  # the task's loader names the missing file and the expected layout
         raise UserError(f"{name}: {exc}") from None
+    task = loaded["tasks"][name]
+    if max_gen_toks:
+        task.set_config(key="generation_kwargs", value={"max_gen_toks": max_gen_toks}, update=True)
+    if task.get_config("num_fewshot") is None:
+        task.set_config(key="num_fewshot", value=0)
+    task.set_fewshot_seed(seed=1234)
+    random.seed(0)
+    np.random.seed(1234)
+    torch.manual_seed(1234)
+    output = lm_eval_evaluate(lm=lm, task_dict=loaded, limit=limit, log_samples=True, bootstrap_iters=0,
+                              verbosity="WARNING")
     family = family_of(name)
     metrics_raw = output["results"][name]
     metrics = {m: round(100.0 * float(metrics_raw[f"{m},{_FILTER}"]), 4) for m in TASK_METRICS[family]}
