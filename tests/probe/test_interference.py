@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import torch
 
+from prom_bench.errors import UserError
 from prom_bench.interference import (InterferenceConfig, batch_gradient, batch_pairs, cosine, gradient_similarity,
                                      last_block_params, load_weights, parallel_examples)
 from trainer.formatting import collate, encode
@@ -67,3 +69,25 @@ def test_adapter_is_merged(tiny_ref, tiny, tmp_path):
         got = merged(**batch).logits
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
     assert not torch.allclose(got, base, atol=1e-4)
+
+
+def test_run_checkpoints_follow_the_pipeline_layout(tmp_path):
+    from prom_bench.interference import run_checkpoints
+
+    train_dir = tmp_path / "runs" / "SmolLM2" / "train" / "abc123"
+    for step in (2, 4):
+        (train_dir / "checkpoints" / f"step-{step}").mkdir(parents=True)
+        (train_dir / "checkpoints" / f"step-{step}" / "trainer_state.json").write_text(json.dumps({"step": step}))
+    (train_dir / "checkpoints" / ".step-6.tmp").mkdir()  # an unfinished save is not a checkpoint
+    (train_dir / "adapter").mkdir()
+    (train_dir / "train_result.json").write_text(json.dumps({"weights": str(train_dir / "adapter"), "steps": 6}))
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"method": "prom", "provenance": {"config": {"adapter": str(train_dir / "adapter")}}}))
+    marker = tmp_path / "runs" / "SmolLM2" / "units" / "prom" / "th.json"
+    marker.parent.mkdir(parents=True)
+    marker.write_text(json.dumps({"records": [str(record)]}))
+    expected = [(2, train_dir / "checkpoints" / "step-2"), (4, train_dir / "checkpoints" / "step-4"), (6, train_dir / "adapter")]
+    assert run_checkpoints(tmp_path / "runs", "prom", "th") == expected  # the run's out folder
+    assert run_checkpoints(tmp_path / "runs" / "SmolLM2", "prom", "th") == expected  # or out/<model>
+    with pytest.raises(UserError, match="no finished unit t\\+e/th"):
+        run_checkpoints(tmp_path / "runs", "t+e", "th")
