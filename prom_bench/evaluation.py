@@ -141,6 +141,12 @@ def _run_task(lm, manager, name: str, *, data_dir: Path | None, limit: int | Non
         loaded = manager.load([name])
     except FileNotFoundError as exc:  # the task's loader names the missing file and the expected layout
         raise UserError(f"{name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a hub source that cannot be reached (offline, rate limit, moved)
+        if data_dir is not None:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise UserError(f"{name}: its hub data could not be loaded ({type(exc).__name__}: {first}); "
+                        "give a local data dir (--data-dir DIR in the upstream layout, or 'demo')") from exc
     task = loaded["tasks"][name]
     if max_gen_toks:
         task.set_config(key="generation_kwargs", value={"max_gen_toks": max_gen_toks}, update=True)

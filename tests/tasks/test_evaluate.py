@@ -63,3 +63,15 @@ def test_eval_adapter_needs_method(tmp_path):
     outcome = CliRunner().invoke(app, ["eval", "--model", "tiny", "--adapter", str(tmp_path), "--langs", "th"])
     assert outcome.exit_code != 0
     assert isinstance(outcome.exception, UserError) and "--method" in str(outcome.exception)
+
+
+def test_unreachable_hub_is_one_line(tiny_model, monkeypatch):
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'juletxara/mgsm' on the Hub (OfflineModeIsEnabled)")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.delenv("PROM_BENCH_DATA_DIR", raising=False)
+    with pytest.raises(UserError, match=r"prom_mgsm_sw: its hub data could not be loaded .*--data-dir"):
+        evaluate(tiny_model, ["prom_mgsm_sw"], limit=1)
