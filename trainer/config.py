@@ -121,11 +121,12 @@ class TrainConfig:
 def resolve_pivot_layer(pivot_layer: float, num_layers: int) -> int:
     """The 1-based block n whose output feeds the pivot loss.
 
-    A fraction f maps to round(f * N), half up: 0.75 of 32 blocks is 24 (the paper), of 30 blocks 23.
-    Raises ``ValueError`` unless 1 <= n <= N-1 (n = N would be the ordinary last-layer loss).
+    A fraction f maps to round(f * N), half up, kept within 1..N-1 so that one fraction fits every depth:
+    0.75 of 32 blocks is 24 (the paper), of 30 blocks 23, of 2 blocks 1. A block index must lie in 1..N-1
+    (n = N would be the ordinary last-layer loss), else ``ValueError``.
     """
-    if isinstance(pivot_layer, float):
-        n = max(1, math.floor(pivot_layer * num_layers + 0.5))
+    if isinstance(pivot_layer, float) and num_layers >= 2:
+        n = min(num_layers - 1, max(1, math.floor(pivot_layer * num_layers + 0.5)))
     else:
         n = int(pivot_layer)
     if not 1 <= n <= num_layers - 1:

@@ -34,8 +34,9 @@ def test_pivot_layer_resolves_ints_and_fractions_and_rejects_the_last_block():
     assert resolve_pivot_layer(0.75, 30) == 23 and resolve_pivot_layer(0.01, 4) == 1
     with pytest.raises(ValueError, match=r"pivot_layer 4 gives block 4, outside 1..3 for this 4-block model"):
         resolve_pivot_layer(4, 4)
-    with pytest.raises(ValueError, match=r"outside 1..3"):
-        resolve_pivot_layer(0.99, 4)
+    assert resolve_pivot_layer(0.99, 4) == 3 and resolve_pivot_layer(0.75, 2) == 1  # fractions fit any depth
+    with pytest.raises(ValueError, match=r"outside 1..0 for this 1-block model"):
+        resolve_pivot_layer(0.5, 1)
 
 
 @pytest.mark.parametrize("changes, message", [
