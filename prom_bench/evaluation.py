@@ -36,7 +36,8 @@ class TaskResult:
         task: task name (``prom_xquad_th``).
         metrics: means in percent, 0-100: ``{"exact_match", "f1"}`` for QA, ``{"accuracy"}`` for MGSM.
         n: number of items scored.
-        samples: per item, ``{"doc_id": int, "exact_match": 0/1, "f1": 0..1}`` or ``{"doc_id", "accuracy": 0/1}``.
+        samples: per item, ``{"doc_id": int, "exact_match": 0/1, "f1": 0..1}`` or ``{"doc_id", "accuracy": 0/1}``,
+            each with the generated ``response`` too.
         version: the task's ``metadata.version``.
         dataset: where the items came from: ``{"source": "local", "path": ...}`` or
             ``{"source": "hub", "id": ..., "revision": ...}``, with ``name`` and ``split``.
@@ -161,12 +162,19 @@ def _run_task(lm, manager, name: str, *, data_dir: Path | None, limit: int | Non
     family = family_of(name)
     metrics_raw = output["results"][name]
     metrics = {m: round(100.0 * float(metrics_raw[f"{m},{_FILTER}"]), 4) for m in TASK_METRICS[family]}
-    samples = [{"doc_id": int(s["doc_id"]), **{m: _as_number(s[m]) for m in TASK_METRICS[family]}}
-               for s in output["samples"][name]]
+    samples = [{"doc_id": int(s["doc_id"]), **{m: _as_number(s[m]) for m in TASK_METRICS[family]},
+                "response": _response(s)} for s in output["samples"][name]]
     samples.sort(key=lambda s: s["doc_id"])
     config = output["configs"][name]
     return TaskResult(task=name, metrics=metrics, n=len(samples), samples=samples,
                       version=output["versions"].get(name), dataset=_dataset_of(config, data_dir))
+
+
+def _response(sample: dict[str, Any]) -> str:
+    """The generated answer as scored (after lm-eval's stop sequences)."""
+    responses = sample.get("filtered_resps") or [""]
+    first = responses[0]
+    return first if isinstance(first, str) else str(first)
 
 
 def _as_number(value: float) -> float | int:

@@ -75,3 +75,16 @@ def test_unreachable_hub_is_one_line(tiny_model, monkeypatch):
     monkeypatch.delenv("PROM_BENCH_DATA_DIR", raising=False)
     with pytest.raises(UserError, match=r"prom_mgsm_sw: its hub data could not be loaded .*--data-dir"):
         evaluate(tiny_model, ["prom_mgsm_sw"], limit=1)
+
+
+def test_in_memory_model_gives_the_same_results_as_its_path(tiny_model, local_data):
+    from prom_bench.models import ModelRef, load
+
+    model, tokenizer = load(ModelRef("tiny", tiny_model, "tiny-llama"))
+    kwargs = dict(data_dir=local_data, limit=2, max_gen_toks=4)
+    from_path = evaluate(tiny_model, ["prom_mgsm_th", "prom_indicqa_ml"], **kwargs)
+    in_memory = evaluate(model, ["prom_mgsm_th", "prom_indicqa_ml"], tokenizer=tokenizer, **kwargs)
+    assert [(r.task, r.metrics, r.samples) for r in from_path] == [(r.task, r.metrics, r.samples) for r in in_memory]
+    assert [r.n for r in in_memory] == [2, 2]
+    responses = [s["response"] for r in in_memory for s in r.samples]
+    assert all(isinstance(text, str) for text in responses) and any(text.strip() for text in responses)
