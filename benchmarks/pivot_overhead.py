@@ -88,7 +88,8 @@ def make_batch(vocab: int, rows: int, length: int, device: str, seed: int = 0) -
     english_row = torch.arange(rows) < rows // 2
     batch = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "targets": targets,
              "english": supervised & english_row[:, None], "target": supervised & ~english_row[:, None]}
-    return {k: v.to(device) for k, v in batch.items()}
+    # as in the trainer's loop, the role masks stay on the CPU (positions counted without a GPU sync)
+    return {k: v.to(device) if k in ("input_ids", "attention_mask", "targets") else v for k, v in batch.items()}
 
 
 class Variant:

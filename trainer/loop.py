@@ -130,7 +130,9 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
             pivot_sum = torch.zeros((), device=device)
             target_sum = torch.zeros((), device=device)
             for i, micro in enumerate(window):
-                batch = {k: v.to(device) for k, v in collate(plan.local_rows(micro, rank), tokenizer.pad_token_id).items()}
+                batch = collate(plan.local_rows(micro, rank), tokenizer.pad_token_id)
+                # the role masks stay on the CPU: positions are counted there, without a GPU sync
+                batch.update({k: batch[k].to(device) for k in ("input_ids", "attention_mask", "targets")})
                 role = ENGLISH_ONLY if cfg.early_exit and micro.role == "english" else MIXED
                 last = i == len(window) - 1
                 if deepspeed:

@@ -131,7 +131,7 @@ class PromModel(nn.Module):
 
         Args:
             input_ids, attention_mask, targets: # shape: [b, s]; ``targets`` already shifted.
-            english, target: supervised positions by role. # shape: [b, s] bool
+            english, target: supervised positions by role, on any device (CPU avoids a GPU sync). # shape: [b, s] bool
             counts: the window's supervised token counts over all ranks.
             role: ``english`` for an English-only micro-batch (stops at block n when the caller asks for
                 early exit by passing it), ``target`` or ``mixed`` otherwise. The same on every rank.
@@ -144,7 +144,8 @@ class PromModel(nn.Module):
         if not self.uses_pivot:
             mask = english | target if self.objective == "sft" else target
             hidden = decoder(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
-            target_sum = head_cross_entropy_sum(hidden[mask], lm_head, targets[mask], chunk_size=self.chunk_size)
+            states, labels = _at(mask, hidden, targets)
+            target_sum = head_cross_entropy_sum(states, lm_head, labels, chunk_size=self.chunk_size)
             count = counts.total if self.objective == "sft" else counts.target
             return {"loss": token_mean(target_sum, count, counts.world_size), "pivot_sum": zero, "target_sum": target_sum.detach()}
         pivot_head = self.pivot_head if self.pivot_head is not None else lm_head
@@ -152,18 +153,31 @@ class PromModel(nn.Module):
             # Early exit: blocks n+1..N never run; the decoder's own final norm is applied to h_n.
             with stop_after_block(decoder, self.pivot_layer):
                 pivot_state = decoder(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
-            pivot_sum = head_cross_entropy_sum(pivot_state[english], pivot_head, targets[english],
+            states, labels = _at(english, pivot_state, targets)
+            pivot_sum = head_cross_entropy_sum(states, pivot_head, labels,
                                                label_smoothing=self.label_smoothing, chunk_size=self.chunk_size)
             target_sum = zero
         else:
             with self._capture.armed():
                 hidden = decoder(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
-            pivot_sum = head_cross_entropy_sum(norm(self._capture.state[english]), pivot_head, targets[english],
+            states, labels = _at(english, self._capture.state, targets)
+            pivot_sum = head_cross_entropy_sum(norm(states), pivot_head, labels,
                                                label_smoothing=self.label_smoothing, chunk_size=self.chunk_size)
             self._capture.state = None  # the graph keeps what backward needs; drop our reference
-            target_sum = head_cross_entropy_sum(hidden[target], lm_head, targets[target], chunk_size=self.chunk_size)
+            states, labels = _at(target, hidden, targets)
+            target_sum = head_cross_entropy_sum(states, lm_head, labels, chunk_size=self.chunk_size)
         loss = pivot_loss(pivot_sum, target_sum, counts, self.pivot_weight)
         return {"loss": loss, "pivot_sum": pivot_sum.detach(), "target_sum": target_sum.detach()}
+
+
+def _at(mask: torch.Tensor, states: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """States and targets at the positions ``mask`` marks. # shapes: [b, s, d], [b, s] -> [t, d], [t]
+
+    The positions are found where the mask lives: a CPU mask (as the loop passes it) costs the GPU no
+    synchronisation, whereas boolean indexing of a GPU tensor waits for the GPU to count the positions.
+    """
+    index = mask.reshape(-1).nonzero().squeeze(1).to(states.device, non_blocking=True)
+    return states.reshape(-1, states.shape[-1]).index_select(0, index), targets.reshape(-1).index_select(0, index)
 
 
 def _copy_head(lm_head: nn.Module, *, trainable: bool) -> nn.Linear:

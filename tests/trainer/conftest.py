@@ -1,8 +1,13 @@
-"""Fixtures of the trainer tests."""
+"""Fixtures of the trainer tests; makes ``trainer_helpers`` beside this file importable under importlib mode."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="session")
