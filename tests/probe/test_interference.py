@@ -91,3 +91,21 @@ def test_run_checkpoints_follow_the_pipeline_layout(tmp_path):
     assert run_checkpoints(tmp_path / "runs" / "SmolLM2", "prom", "th") == expected  # or out/<model>
     with pytest.raises(UserError, match="no finished unit t\\+e/th"):
         run_checkpoints(tmp_path / "runs", "t+e", "th")
+
+
+def test_checkpoint_and_final_adapter_load_alike(tiny_ref, tmp_path):
+    """A trainer checkpoint (accelerate state, trainable weights only) rebuilds the same model as the final adapter."""
+    from trainer import TrainConfig, train
+
+    english, target = parallel_examples("sw")
+    examples = [{**e, "part": "s_e"} for e in english[:4]] + [{**t, "part": "s_t"} for t in target[:4]]
+    cfg = TrainConfig(objective="sft", max_steps=1, save_steps=1, per_device_batch_size=4, max_length=128, lr=1e-2, warmup_ratio=0.0)
+    result = train(cfg, tiny_ref.path, examples, tmp_path / "out", progress=lambda event: None)
+    from_checkpoint, _ = load_weights(tiny_ref, tmp_path / "out" / "checkpoints" / "step-1")
+    from_adapter, _ = load_weights(tiny_ref, result.adapter_path)
+    base, _ = load_weights(tiny_ref, None)
+    batch = {"input_ids": torch.tensor([[1, 345, 678, 910]])}
+    with torch.no_grad():
+        got, expected, untouched = (m(**batch).logits for m in (from_checkpoint, from_adapter, base))
+    torch.testing.assert_close(got, expected)
+    assert not torch.allclose(got, untouched)
