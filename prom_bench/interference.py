@@ -235,9 +235,12 @@ def trainer_points(train_dir: Path) -> list[tuple[int, Path]]:
         if not steps:
             raise UserError(f"'{train_dir}' has neither adapter/, model/ nor checkpoints/step-N")
         return steps
-    result = train_dir / "train_result.json"
-    final_step = json.loads(result.read_text()).get("steps") if result.is_file() else None
-    if final_step is None:
+    final_step = None  # the run's step count: from train_result.json (launch, pipeline), else max_steps
+    for name, key in (("train_result.json", "steps"), ("train_config.json", "max_steps")):
+        if final_step is None and (train_dir / name).is_file():
+            value = json.loads((train_dir / name).read_text()).get(key)
+            final_step = value if isinstance(value, int) and value > 0 else None
+    if final_step is None:  # unknown: place the final weights one step after the last checkpoint
         final_step = steps[-1][0] + 1 if steps else 1
     if not steps or steps[-1][0] != final_step:
         steps.append((final_step, final))
