@@ -162,7 +162,7 @@ def build_variants(causal_lm, batch, n: int, chunk: int, accum: int, autocast):
 
     def hf_sft():
         for part in mixed:
-            supervised = part["english"] | part["target"]
+            supervised = (part["english"] | part["target"]).to(part["targets"].device)
             labels = torch.where(torch.roll(supervised, 1, dims=1), torch.roll(part["targets"], 1, dims=1), -100)
             with autocast():
                 (base(input_ids=part["input_ids"], attention_mask=part["attention_mask"], labels=labels).loss / accum).backward()
@@ -172,7 +172,7 @@ def build_variants(causal_lm, batch, n: int, chunk: int, accum: int, autocast):
             with autocast():
                 out = base(input_ids=part["input_ids"], attention_mask=part["attention_mask"], output_hidden_states=True)
                 layer_n_logits = base.lm_head(base.model.norm(out.hidden_states[n])).float()  # shape: [b, s, v]
-                english, target = part["english"], part["target"]
+                english, target = part["english"].to(part["targets"].device), part["target"].to(part["targets"].device)
                 l_ne = F.cross_entropy(layer_n_logits[english], part["targets"][english], label_smoothing=0.1)
                 l_nt = F.cross_entropy(out.logits.float()[target], part["targets"][target])
                 ((0.1 * l_ne + l_nt) / accum).backward()
