@@ -5,12 +5,17 @@ Errors a user can cause (``UserError``) print one line and exit 2; nothing else 
 
 from __future__ import annotations
 
+import os
 import sys
 
-from rich.console import Console
+# prom-bench shows its own rich progress; the tqdm bars of lm-eval, transformers and datasets would tear
+# it. tqdm reads this once, at import, so it is set before any of them loads (TQDM_DISABLE=0 shows them).
+os.environ.setdefault("TQDM_DISABLE", "1")
 
-from prom_bench.cli.app import app
-from prom_bench.errors import UserError
+from rich.console import Console  # noqa: E402
+
+from prom_bench.cli.app import app  # noqa: E402
+from prom_bench.errors import UserError  # noqa: E402
 
 # Importing a command module registers its commands on ``app``.
 from prom_bench.cli import data, evaluate, probe, report, run, tasks, train  # noqa: E402,F401
