@@ -26,7 +26,7 @@ def _draw(ax, curve: dict[str, Any], *, style: str = "-", label_suffix: str = ""
         mean, band = curve[key], curve[f"{key}_band"]
         # On a log axis a band reaching below 0 is drawn down to a hundredth of the mean, not to an arbitrary floor.
         low = [max(m - b, m / 100 if log else 0.0) for m, b in zip(mean, band)]
-        high = [m + b for m, b in zip(mean, band)]
+        high = [min(m + b, 1.0) for m, b in zip(mean, band)]
         ax.plot(layers, mean, style, color=color, label=f"{name}{label_suffix}", linewidth=1.5)
         ax.fill_between(layers, low, high, color=color, alpha=0.2, linewidth=0)
     if layer:
