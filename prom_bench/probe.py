@@ -51,7 +51,8 @@ class ProbeConfig:
                                                                    "index, a float in (0, 1) a fraction of depth (same as "
                                                                    "train.pivot_layer; 0.75 = the paper's 24 of 32)"})
     floor: float = field(default=1e-3, metadata={"help": "below this, a mean probability is noise: when both P_en and P_target "
-                                                          "at layer n are under it the decision is 'undetermined'"})
+                                                          "at layer n are under it the decision is 'undetermined' (1e-3 is about "
+                                                          "10x the mass a uniform guess puts on a 5-10 token set of a 32-50k vocabulary)"})
     undetermined: str = field(default=UNDETERMINED_DEFAULT, metadata={
         "help": "what an undetermined language gets: pivot (keep lambda, the paper's default regime), no-pivot "
                 "(lambda = 0), or paper (the paper's LLaMA2-7B table)"})
