@@ -8,7 +8,8 @@ of the answer word's token set (``probe_tokens``). Only the last position of eac
 Regulation (the paper's "R"): at layer n, lambda = 0 where mean P_en < mean P_target. The decision carries its
 evidence, and is ``undetermined`` when the two bands overlap or both means sit below a floor; then
 ``ProbeConfig.undetermined`` says what applies (default: keep the pivot, see ``UNDETERMINED_DEFAULT``).
-Decisions are cached per model in ``cache_dir()/probe/<model slug>-<hash>/decisions.json``.
+Decisions are cached per model in ``cache_dir()/probe/<model slug>-<hash>/decisions.json``, one slot per
+setting (everything in ``ProbeConfig`` but ``batch_size``), each with its curves.
 """
 
 from __future__ import annotations
@@ -286,10 +287,13 @@ def probe(model_ref: ModelRef, langs: list[str], cfg: ProbeConfig, *, adapter: s
     cfg.validate()
     folder = probe_cache_dir(model_ref, adapter)
     path = folder / "decisions.json"
-    cached = json.loads(path.read_text()) if path.is_file() and not force else {}
-    entries = cached.get("entries", {})
+    cached = json.loads(path.read_text()) if path.is_file() else {}
+    by_config = cached.get("by_config", {})
     config_id = _config_id(cfg)
-    missing = [lang for lang in langs if entries.get(lang, {}).get("config_id") != config_id]
+    # One slot per setting, so a 2-shot demo run and a 5-shot probe of the same model do not evict each other.
+    slot = by_config.setdefault(config_id, {"config": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "batch_size"},
+                                            "langs": {}})
+    missing = [lang for lang in langs if force or lang not in slot["langs"]]
     display = model_ref.display + (f" + {Path(adapter).name}" if adapter else "")
     if missing:
         model, tokenizer = load_probe_model(model_ref, adapter)
@@ -300,10 +304,9 @@ def probe(model_ref: ModelRef, langs: list[str], cfg: ProbeConfig, *, adapter: s
                                        on_batch=lambda done, total, lang=lang: report({"lang": lang, "done": done, "total": total}))
                 layer = resolve_layer(cfg.layer, curve["num_layers"])
                 decision = decide(lang, curve, layer, cfg, display)
-                entries[lang] = {"config_id": config_id, "config": dataclasses.asdict(cfg), "curve": curve,
-                                 "decision": dataclasses.asdict(decision)}
-                _write_json(path, {"model": display, "model_path": model_ref.path, "adapter": adapter, "entries": entries})
-    return {lang: {"curve": entries[lang]["curve"], "decision": Decision(**entries[lang]["decision"])} for lang in langs}
+                slot["langs"][lang] = {"curve": curve, "decision": dataclasses.asdict(decision)}
+                _write_json(path, {"model": display, "model_path": model_ref.path, "adapter": adapter, "by_config": by_config})
+    return {lang: {"curve": slot["langs"][lang]["curve"], "decision": Decision(**slot["langs"][lang]["decision"])} for lang in langs}
 
 
 def regulation(model: ModelRef, langs: list[str], cfg: ProbeConfig, *, progress=None) -> dict[str, Decision]:

@@ -69,3 +69,11 @@ def test_probe_compare_base_and_adapter(tiny_ref, tiny, tmp_path):
     before, after = json.loads((out / "compare.json").read_text())
     assert before["curves"]["th"]["p_en"] != after["curves"]["th"]["p_en"]  # the adapter changed the model
     assert (out / "compare-th.png").is_file()
+
+
+def test_cache_keeps_one_slot_per_setting(tiny_ref, monkeypatch):
+    two = regulation(tiny_ref, ["th"], ProbeConfig(n_examples=3, shots=2))
+    one = regulation(tiny_ref, ["th"], ProbeConfig(n_examples=3, shots=1))
+    assert two["th"].p_en != one["th"].p_en  # different prompts, different measurement
+    monkeypatch.setattr(probe_module, "load_probe_model", lambda *a, **k: pytest.fail("model loaded despite the cache"))
+    assert regulation(tiny_ref, ["th"], ProbeConfig(n_examples=3, shots=2, batch_size=1))["th"] == two["th"]
