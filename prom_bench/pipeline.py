@@ -55,7 +55,7 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     console = console or Console(stderr=True)
     _quiet()
     model = resolve(config.model)
-    root = Path(config.out) / model.slug
+    root = Path(config.out).resolve() / model.slug  # absolute: records point at their adapters
     units = [Unit(methods.get(m), lang) for m in config.methods for lang in config.langs]
     decisions = _regulation(config, model, units, console)
     started = time.perf_counter()
