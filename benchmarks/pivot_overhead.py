@@ -17,8 +17,11 @@ in ``--accum`` micro-batches of ``--batch`` rows (half English, half target each
   the step's English half and target half become two micro-batches of half size; with an even ``--accum``
   every micro-batch keeps the size ``--batch`` (as in training), half of them English.
 
-Time is the median step over ``--steps`` timed steps after ``--warmup``, variants interleaved round-robin so
-drift hits all alike. Peak memory is measured in separate passes (the tracker slows steps down): on CUDA
+Time is the fastest of ``--steps`` timed steps after ``--warmup`` (interference from elsewhere only ever adds
+time), variants interleaved round-robin so drift hits all alike: on CUDA wall time (synchronised); on CPU the
+CPU time of this process, run on one thread,
+because on a shared machine other processes stretch wall time unevenly while leaving CPU time alone; and
+with glibc told to keep freed memory (``keep_freed_memory``), as CUDA's caching allocator does. Peak memory is measured in separate passes (the tracker slows steps down): on CUDA
 ``torch.cuda.max_memory_allocated``; on CPU the peak of live tensor storage bytes (weights, gradients,
 optimizer state, activations, temporaries), tracked by a ``TorchDispatchMode`` that counts every tensor an op
 allocates and releases it when its storage dies, since CPU PyTorch has no allocator statistics and process
@@ -29,7 +32,6 @@ RSS does not go down when memory is freed. The last line is
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 import weakref
@@ -224,6 +226,25 @@ def resident_tensors(causal_lm, variants):
     return tensors
 
 
+def keep_freed_memory() -> None:
+    """Make glibc keep freed blocks instead of returning them to the OS (as CUDA's caching allocator does).
+
+    By default every tensor above ~32 MB (a logits chunk) is a fresh ``mmap`` whose pages fault in on first
+    touch and go back on free, so a step's cost would depend on the sizes and order of its big tensors more
+    than on its arithmetic, and on what the previous variant left behind.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    libc = ctypes.CDLL(name)
+    if hasattr(libc, "mallopt"):
+        libc.mallopt(-3, 1 << 30)   # M_MMAP_THRESHOLD: allocations up to 1 GiB come from the heap
+        libc.mallopt(-1, 1 << 62)   # M_TRIM_THRESHOLD: never give the heap's top back
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="tiny", help="tiny, default, a model folder, 7b-random, or random:LAYERSxHIDDEN")
@@ -239,7 +260,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per variant")
     parser.add_argument("--steps", type=int, default=6, help="timed steps per variant")
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
+    if args.device == "cpu":
+        torch.set_num_threads(1)  # one compute thread: its CPU time is the step's compute time
+        keep_freed_memory()
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
     cuda = args.device == "cuda"
     causal_lm, display = load_model(args.model, args.device, dtype)
@@ -256,11 +279,14 @@ def main() -> None:
     for variant in variants:  # warm-up
         for _ in range(args.warmup):
             variant.step(sync)
+    # On CPU the clock is the process's CPU time: on a shared machine other processes stretch wall time
+    # unevenly across variants, but not the CPU time of this single-threaded one. On CUDA, wall time.
+    clock = time.perf_counter if cuda else time.process_time
     for _ in range(args.steps):  # round-robin timing
         for variant in variants:
-            began = time.perf_counter()
+            began = clock()
             variant.step(sync)
-            variant.times.append(time.perf_counter() - began)
+            variant.times.append(clock() - began)
     for variant in variants:  # memory: one step each, optimizer state already allocated
         for other in variants:
             other.release()
@@ -281,15 +307,16 @@ def main() -> None:
     tokens = args.batch * args.accum * args.seq
     print(f"model {display} ({causal_lm.config.num_hidden_layers} blocks, vocab {causal_lm.config.vocab_size}), "
           f"LoRA r={args.lora_r}, {args.device} {args.dtype}, {args.batch}x{args.seq} tokens, n = {n}, "
-          f"median of {args.steps} steps; memory: {'cuda max_memory_allocated' if cuda else 'peak live tensor bytes (dispatch tracker)'}")
+          f"fastest of {args.steps} steps ({'wall' if cuda else 'CPU'} time); "
+          f"memory: {'cuda max_memory_allocated' if cuda else 'peak live tensor bytes (dispatch tracker)'}")
     print(f"{'variant':<18}{'step s':>9}{'tok/s':>9}{'peak MiB':>10}{'time/t+e':>10}{'mem/t+e':>9}")
     for v in variants:
-        t = statistics.median(v.times)
+        t = min(v.times)
         print(f"{v.name:<18}{t:>9.3f}{tokens / t:>9.0f}{v.peak_bytes / 2**20:>10.1f}"
-              f"{t / statistics.median(ref.times):>10.3f}{v.peak_bytes / ref.peak_bytes:>9.3f}")
-    r_t = statistics.median(by_name["prom"].times) / statistics.median(ref.times)
+              f"{t / min(ref.times):>10.3f}{v.peak_bytes / ref.peak_bytes:>9.3f}")
+    r_t = min(by_name["prom"].times) / min(ref.times)
     r_m = by_name["prom"].peak_bytes / ref.peak_bytes
-    r_e = statistics.median(by_name["prom early exit"].times) / statistics.median(ref.times)
+    r_e = min(by_name["prom early exit"].times) / min(ref.times)
     print(f"prom/t+e time {r_t:.3f} memory {r_m:.3f} early-exit time {r_e:.3f}")
 
 
