@@ -146,8 +146,9 @@ class PromModel(nn.Module):
             hidden = decoder(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
             states, labels = _at(mask, hidden, targets)
             target_sum = head_cross_entropy_sum(states, lm_head, labels, chunk_size=self.chunk_size)
-            count = counts.total if self.objective == "sft" else counts.target
-            return {"loss": token_mean(target_sum, count, counts.world_size), "pivot_sum": zero, "target_sum": target_sum.detach()}
+            # pivot with lambda = 0: the last-layer loss over target tokens alone (English data was not loaded)
+            loss = sft_loss(target_sum, counts) if self.objective == "sft" else token_mean(target_sum, counts.target, counts.world_size)
+            return {"loss": loss, "pivot_sum": zero, "target_sum": target_sum.detach()}
         pivot_head = self.pivot_head if self.pivot_head is not None else lm_head
         if role == ENGLISH_ONLY:
             # Early exit: blocks n+1..N never run; the decoder's own final norm is applied to h_n.
