@@ -112,7 +112,13 @@ def evaluate(model_path: str | Any, tasks: list[str], *, adapter: str | None = N
 
 def _load_lm(model_path: str | Any, *, adapter: str | None, batch_size: int, tokenizer: Any):
     import torch
-    from lm_eval.models.huggingface import HFLM
+    from lm_eval.models.huggingface import HFLM as _HFLM
+
+    class HFLM(_HFLM):
+        """lm-eval's HF model without its per-request tqdm bar: callers show progress per task."""
+
+        def generate_until(self, requests, disable_tqdm: bool = True):
+            return super().generate_until(requests, disable_tqdm=True)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if isinstance(model_path, (str, os.PathLike)):

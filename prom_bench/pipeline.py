@@ -128,7 +128,9 @@ def _unit_job(config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisi
 def _quiet() -> None:
     """Library chatter (HF progress bars, lm-eval info logs) would tear the run's own progress display."""
     import logging
+    import warnings
 
+    warnings.filterwarnings("ignore", category=FutureWarning)  # deprecation notices between HF libraries
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")  # lm-eval's request bars; the run has its own display
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -182,7 +184,8 @@ def _run_unit(config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisi
         )
         paths.append(str(results.write_record(Path(config.results), record)))
         unit.records.append(record)
-    _write_json(marker, {"unit_id": unit_id, "records": paths, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    _write_json(marker, {"unit_id": unit_id, "records": paths, "weights": str(adapter) if adapter else None,
+                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
 
 def _effective_train(config: RunConfig, unit: Unit, decisions: dict) -> dict[str, Any] | None:
