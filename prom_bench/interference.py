@@ -283,6 +283,7 @@ def plot_interference(result: dict[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     from prom_bench import languages
+    from prom_bench.probe_plots import save_figure
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for label, rows in result["series"].items():
@@ -294,11 +295,4 @@ def plot_interference(result: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("cos(g_en, g_target), last block")
     ax.set_title(f"{result['model']}: gradient similarity, English vs {languages.get(result['lang']).name}", fontsize=10)
     ax.legend(fontsize=8)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)

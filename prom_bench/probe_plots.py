@@ -43,7 +43,7 @@ def plot_language(curve: dict[str, Any], path: Path, *, model: str = "", layer: 
     _draw(ax, curve, layer=layer, log=log)
     ax.set_title(f"{model}: {languages.get(curve['lang']).name} cloze (N={curve['n']})", fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_grid(curves: dict[str, dict[str, Any]], path: Path, *, model: str = "", layer: int | None = None,
@@ -59,7 +59,7 @@ def plot_grid(curves: dict[str, dict[str, Any]], path: Path, *, model: str = "",
     for ax in list(axes.flat)[len(curves):]:
         ax.axis("off")
     fig.suptitle(f"{model}: logit lens, P(English answer) vs P(target answer)", fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_compare(before: dict[str, Any], after: dict[str, Any], path: Path, *, names: tuple[str, str] = ("before", "after"),
@@ -70,10 +70,11 @@ def plot_compare(before: dict[str, Any], after: dict[str, Any], path: Path, *, n
     _draw(ax, after, style="--", label_suffix=f" ({names[1]})", log=log)
     ax.set_title(f"{languages.get(before['lang']).name} cloze: {names[0]} vs {names[1]}", fontsize=10)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
+    """Save ``fig`` as PNG atomically (temp file, then rename) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
