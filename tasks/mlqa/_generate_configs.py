@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))  # tasks/ is no package
-from generate import write_task_yamls  # noqa: E402
+from generate import qa_task_config, write_task_yamls  # noqa: E402
 
 FAMILY = "mlqa"
 VERSION = 1.0
@@ -24,21 +24,13 @@ LABELS = {
 }
 
 
-def task_config(lang: str, context: str, question: str, answer: str) -> dict:
-    return {
-        "include": "_template",
-        "task": f"prom_{FAMILY}_{lang}",
-        "dataset_name": f"mlqa.{lang}.{lang}",
-        "dataset_kwargs": {"family": FAMILY, "lang": lang, "split": SPLIT, "data_source": SOURCE, "data_revision": REVISION},
-        "doc_to_text": f"{context}: {{{{context}}}}\n\n{question}: {{{{question}}}}\n\n{answer}:",
-        # The answer is a span of the context, on the answer line: stop at the end of that line.
-        "generation_kwargs": {"until": ["\n"], "max_gen_toks": MAX_GEN_TOKS, "do_sample": False},
-        "metadata": {"version": VERSION},
-    }
+def task_config(lang: str, labels: tuple[str, str, str]) -> dict:
+    return qa_task_config(FAMILY, lang, labels, dataset_name=f"mlqa.{lang}.{lang}", split=SPLIT, source=SOURCE, revision=REVISION,
+                          version=VERSION, max_gen_toks=MAX_GEN_TOKS)
 
 
 def main() -> None:
-    write_task_yamls(__file__, {f"prom_{FAMILY}_{lang}": task_config(lang, *labels) for lang, labels in LABELS.items()})
+    write_task_yamls(__file__, {f"prom_{FAMILY}_{lang}": task_config(lang, labels) for lang, labels in LABELS.items()})
 
 
 if __name__ == "__main__":
