@@ -130,9 +130,6 @@ def _ensure_default(*, progress: bool) -> Path:
 def _convert_gguf(gguf: Path, out: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # The dequantised weights are plain fp32 tensors; drop the GGUF marker so they can be saved.
@@ -141,7 +138,6 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
         del model.config.quantization_config
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    hf_logging.enable_progress_bar()
 
 
 # --- tiny: a random 4-layer LLaMA on a real SentencePiece tokenizer ---------------------------------------
