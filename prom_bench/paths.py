@@ -28,7 +28,7 @@ def tasks_dir() -> Path:
 
 def paper_leaderboard_dir() -> Path:
     """The paper's own results, as records (``leaderboards/paper``)."""
-    return _bundled("leaderboards") / "paper" if (_CHECKOUT / "leaderboards").is_dir() else _BUNDLED / "leaderboards" / "paper"
+    return _bundled("leaderboards") / "paper"
 
 
 def demo_data_dir() -> Path:
