@@ -93,3 +93,21 @@ def test_parallel_workers_give_the_same_records(tmp_path):
     key = lambda r: r["task"]  # noqa: E731
     assert [(r["task"], r["metrics"], r["samples"]) for r in sorted(serial, key=key)] == \
            [(r["task"], r["metrics"], r["samples"]) for r in sorted(parallel, key=key)]
+
+
+def test_sweep_renders_table_4_from_a_grid(tmp_path, monkeypatch, capsys):
+    from prom_bench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["sweep", "--lang", "th", "--grid", "train.pivot_weight=0.1,0.3",
+            "--set", "model=tiny", "--set", "train.max_steps=1", "--set", "eval.limit=1", "--set", "workers=1",
+            "--set", "eval.max_gen_toks=4", "--set", "out=runs", "--set", "results=results"]
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "Table 4" in out and "0.3" in out
+    records = load_records([tmp_path / "results"])
+    weights = sorted({r["settings"].get("pivot_weight") for r in records if r["method"] == "prom-noreg"})
+    assert weights == [0.1, 0.3]
+    assert {r["method"] for r in records} == {"t", "prom-noreg"}
