@@ -362,4 +362,3 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-ProgressFn = Callable[[dict[str, Any]], None]

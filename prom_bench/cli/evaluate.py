@@ -124,6 +124,6 @@ def _table(model: str, method: str, pairs: list[tuple[str, str]], outcomes) -> T
         table.add_column(column, justify="left" if column in ("lang", "task") else "right")
     for (lang, _), result in zip(pairs, outcomes):
         m = result.metrics
-        cell = lambda key: f"{m[key]:.1f}" if key in m else "-"  # noqa: E731
+        cell = lambda key, m=m: f"{m[key]:.1f}" if key in m else "-"  # noqa: E731
         table.add_row(lang, result.task, str(result.n), cell("exact_match"), cell("f1"), cell("accuracy"))
     return table
