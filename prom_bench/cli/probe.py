@@ -18,8 +18,7 @@ from rich.table import Table
 
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
-from prom_bench.interference import InterferenceConfig
-from prom_bench.probe import ProbeConfig
+from prom_bench.analysis_config import InterferenceConfig, ProbeConfig
 
 MODEL_HELP = "'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id"
 
