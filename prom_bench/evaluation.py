@@ -6,7 +6,7 @@ The tasks report fractions, as lm-eval tasks do; ``TaskResult.metrics`` are perc
 paper's tables) and ``TaskResult.samples`` keep the per-item fractions for paired bootstraps.
 
 Data: ``data_dir=None`` reads each task's pinned hub source; a directory reads local files in the upstream
-layout (``tasks/_shared/loaders.py`` documents it), handed to the tasks as lm-eval task metadata
+layout (``tasks/_prom_shared/loaders.py`` documents it), handed to the tasks as lm-eval task metadata
 ``data_dir`` (the same as ``lm_eval --metadata '{"data_dir": DIR}'``).
 """
 
@@ -200,17 +200,15 @@ def _dataset_of(config: dict[str, Any], data_dir: Path | None) -> dict[str, Any]
 
 
 def _task_loaders():
-    """``tasks/_shared/loaders.py``, where the local file layout is defined once (shared with the tasks' utils)."""
+    """``tasks/_prom_shared/loaders.py``, where the local file layout is defined once (shared with the tasks)."""
     import sys
-    from importlib.util import module_from_spec, spec_from_file_location
 
-    key = "prom_bench_tasks_loaders"  # the same key tasks/<family>/utils.py registers it under
-    if key not in sys.modules:
-        spec = spec_from_file_location(key, tasks_dir() / "_shared" / "loaders.py")
-        module = module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
+    tasks = str(tasks_dir())
+    if tasks not in sys.path:  # the same package the tasks' utils.py import
+        sys.path.insert(0, tasks)
+    from _prom_shared import loaders
+
+    return loaders
 
 
 def _quiet_lm_eval() -> None:

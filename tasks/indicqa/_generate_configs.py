@@ -6,8 +6,8 @@ Adding a language is one row: its three prompt labels, written by a speaker of t
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))  # tasks/ is no package
-from generate import qa_task_config, write_task_yamls  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tasks/, which holds the _prom_shared package
+from _prom_shared.generate import qa_task_config, write_task_yamls  # noqa: E402
 
 FAMILY = "indicqa"
 VERSION = 1.0

@@ -7,8 +7,8 @@ target language. Adding a language is one row, written by a speaker of the langu
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_shared"))  # tasks/ is no package
-from generate import write_task_yamls  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tasks/, which holds the _prom_shared package
+from _prom_shared.generate import write_task_yamls  # noqa: E402
 
 FAMILY = "mgsm"
 VERSION = 1.0

@@ -1,34 +1,13 @@
-"""lm-eval hooks for this task family: the dataset loader and per-item scoring (pure functions).
-
-The code is shared by the four families and lives in ``../_shared`` (scoring.py, loaders.py); lm-eval
-resolves ``!function utils.X`` next to the YAML, so each family keeps this small ``utils.py``. No prom-bench
-import: the tasks run under plain ``lm_eval --include_path tasks/``.
+"""lm-eval hooks of the MLQA tasks: lm-eval resolves ``!function utils.X`` next to the YAML, and the code
+itself is shared by the four families in ``tasks/_prom_shared``. No prom-bench import.
 """
 
-from __future__ import annotations
-
-import importlib.util
 import sys
 from pathlib import Path
 
+_TASKS = str(Path(__file__).resolve().parents[1])  # tasks/, which holds the _prom_shared package
+if _TASKS not in sys.path:
+    sys.path.insert(0, _TASKS)
 
-def _shared(name: str):
-    """Import ``tasks/_shared/<name>.py`` once per process, by path (tasks/ is not a package)."""
-    key = f"prom_bench_tasks_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, Path(__file__).resolve().parent.parent / "_shared" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-scoring = _shared("scoring")
-loaders = _shared("loaders")
-
-load_dataset = loaders.load_squad_style
-
-
-def process_results(doc: dict, results: list[str]) -> dict[str, float]:
-    """EM and F1 of the generated answer against every gold answer (max), in the document's language."""
-    return scoring.qa_scores(results[0], doc["answers"]["text"], doc["lang"])
+from _prom_shared.hooks import load_squad_style as load_dataset  # noqa: E402,F401
+from _prom_shared.hooks import qa_process_results as process_results  # noqa: E402,F401

@@ -1,8 +1,8 @@
-"""Fixtures for the task tests: the tasks' own modules (loaded by path, as lm-eval does) and local data dirs."""
+"""Fixtures for the task tests: the tasks' own modules (the _prom_shared package the tasks' utils.py import) and local data dirs."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from pathlib import Path
 
@@ -14,14 +14,10 @@ FIXTURE_DATA = ROOT / "tests" / "fixtures" / "tasks" / "data"
 
 
 def load_shared(name: str):
-    """``tasks/_shared/<name>.py`` under the module name the tasks' utils.py use."""
-    key = f"prom_bench_tasks_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, TASKS / "_shared" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
+    """``tasks/_prom_shared/<name>.py``: the same module the tasks' utils.py import."""
+    if str(TASKS) not in sys.path:
+        sys.path.insert(0, str(TASKS))
+    return importlib.import_module(f"_prom_shared.{name}")
 
 
 @pytest.fixture(scope="session")

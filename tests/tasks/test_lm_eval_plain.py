@@ -104,7 +104,7 @@ def test_generated_yamls_are_up_to_date(family, tmp_path):
 
     copy = tmp_path / family
     shutil.copytree(TASKS / family, copy)
-    shutil.copytree(TASKS / "_shared", tmp_path / "_shared")
+    shutil.copytree(TASKS / "_prom_shared", tmp_path / "_prom_shared")
     for path in copy.glob("prom_*.yaml"):
         path.unlink()
     subprocess.run([sys.executable, str(copy / "_generate_configs.py")], check=True, cwd=tmp_path)

@@ -1,0 +1,16 @@
+"""The functions every family's YAML names through ``!function utils.*``, for its ``utils.py`` to re-export."""
+
+from __future__ import annotations
+
+from _prom_shared.loaders import load_mgsm, load_squad_style  # noqa: F401 (custom_dataset hooks)
+from _prom_shared.scoring import mgsm_accuracy, qa_scores
+
+
+def qa_process_results(doc: dict, results: list[str]) -> dict[str, float]:
+    """EM and F1 of the generated answer against every gold answer (max), in the document's language."""
+    return qa_scores(results[0], doc["answers"]["text"], doc["lang"])
+
+
+def mgsm_process_results(doc: dict, results: list[str]) -> dict[str, float]:
+    """1.0 if the last number of the generated answer equals the gold number, else 0.0."""
+    return {"accuracy": mgsm_accuracy(results[0], doc["answer_number"])}
