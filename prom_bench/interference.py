@@ -32,7 +32,6 @@ from prom_bench.errors import UserError
 from prom_bench.models import ModelRef
 from prom_bench.paths import demo_data_dir
 
-
 # --- data ------------------------------------------------------------------------------------------------
 
 def parallel_examples(lang: str, source: str = "demo") -> tuple[list[dict], list[dict]]:

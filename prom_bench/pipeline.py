@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from prom_bench import languages, methods
 from prom_bench.config import RunConfig, fingerprint
+from prom_bench.fileio import write_json_atomic
 from prom_bench.methods import S_E, Method
 from prom_bench.models import ModelRef, resolve
 from prom_bench.paths import demo_data_dir
@@ -356,9 +357,6 @@ def _locked(path: Path):
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, data, indent=2, default=str)
 
 

@@ -19,8 +19,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +27,14 @@ from typing import Any
 import torch
 
 from prom_bench import languages
+from prom_bench.analysis_config import UNDETERMINED_DEFAULT, UNDETERMINED_POLICIES, ProbeConfig  # noqa: F401 (re-exported)
 from prom_bench.errors import UserError
+from prom_bench.fileio import write_json_atomic
 from prom_bench.models import ModelRef
 from prom_bench.paths import cache_dir
-from prom_bench.analysis_config import UNDETERMINED_DEFAULT, UNDETERMINED_POLICIES, ProbeConfig  # noqa: F401 (re-exported)
 from prom_bench.probe_data import build_prompts, load_cloze
 from prom_bench.probe_tokens import TokenSets
+
 
 def resolve_layer(layer: float, num_layers: int) -> int:
     """The 1-based block n; a fraction f of depth maps to round(f * N) half up, exactly as the trainer does."""
@@ -263,7 +263,7 @@ def probe(model_ref: ModelRef, langs: list[str], cfg: ProbeConfig, *, adapter: s
                 layer = resolve_layer(cfg.layer, curve["num_layers"])
                 decision = decide(lang, curve, layer, cfg, display)
                 slot["langs"][lang] = {"curve": curve, "decision": dataclasses.asdict(decision)}
-                _write_json(path, {"model": display, "model_path": model_ref.path, "adapter": adapter, "by_config": by_config})
+                write_json_atomic(path, {"model": display, "model_path": model_ref.path, "adapter": adapter, "by_config": by_config})
     return {lang: {"curve": slot["langs"][lang]["curve"], "decision": Decision(**slot["langs"][lang]["decision"])} for lang in langs}
 
 
@@ -302,15 +302,6 @@ def probe_cache_dir(model_ref: ModelRef, adapter: str | None = None) -> Path:
 def _config_id(cfg: ProbeConfig) -> str:
     settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "batch_size"}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=1)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is as readable as any other file
-    os.replace(tmp, path)
 
 
 class _progress:

@@ -27,7 +27,6 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -36,6 +35,7 @@ from typing import Any
 
 from prom_bench import methods
 from prom_bench.errors import UserError
+from prom_bench.fileio import write_json_atomic
 
 SCHEMA = 1
 RECORD_SUFFIX = ".record.json"
@@ -76,7 +76,9 @@ def benchmark_of(task: str) -> str:
     raise UserError(f"task '{task}' belongs to no known benchmark; valid: tasks named like prom_<{'|'.join(BENCHMARKS)}>_<lang>")
 
 
+@functools.lru_cache(maxsize=1)
 def _package_versions() -> dict[str, str | None]:
+    """Versions of the packages a score depends on; read once per process (callers copy the dict)."""
     versions: dict[str, str | None] = {}
     for name in PROVENANCE_PACKAGES:
         try:
@@ -155,7 +157,7 @@ def record_from(result: Any = None, *, model: Any, method: str, lang: str | None
             "config": dict(config or {}),
             "dataset": dataset,
             "task_version": task_version,
-            "packages": _package_versions(),
+            "packages": dict(_package_versions()),
             "git_commit": commit,
             "git_dirty": dirty,
             "seed": seed,
@@ -207,17 +209,7 @@ def write_record(results_dir: Path, record: dict) -> Path:
     _check(record, "record")
     path = record_path(Path(results_dir), record)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(record, ensure_ascii=False, indent=1, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, record, allow_nan=False, fsync=True)
     return path
 
 

@@ -8,8 +8,6 @@ missing. Code blocks and placeholders never reach the backend (``prom_bench.data
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from prom_bench.data import protect
 from prom_bench.data.cache import TranslationCache
 from prom_bench.data.files import INSTRUCTION_FIELDS
+from prom_bench.fileio import write_text_atomic
 
 SOURCE_LANG = "en"
 
@@ -90,16 +89,5 @@ def translate_records(records: list[dict], lang: str, backend, *, cache: Transla
 
 
 def write_jsonl(records: list[dict], path: Path) -> Path:
-    """Write records as JSON Lines atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write records as JSON Lines atomically."""
+    return write_text_atomic(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))

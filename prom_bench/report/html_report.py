@@ -11,12 +11,11 @@ import base64
 import html
 import io
 import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from prom_bench.errors import UserError
+from prom_bench.fileio import write_text_atomic
 from prom_bench.report.cells import ALL_CELLS, BENCH_LABEL, method_label, models_in, select
 from prom_bench.report.render import to_html
 from prom_bench.report.tables import build_tables, ci_table
@@ -162,13 +161,4 @@ def write_report(records: list[dict], out: Path, **kwargs) -> Path:
     """Build the page and write it atomically to ``out`` (temp file + rename); returns ``out``."""
     page = build_report(records, **kwargs)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_text_atomic(out, page)
