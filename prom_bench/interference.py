@@ -67,9 +67,9 @@ def batch_pairs(n_items: int, cfg: InterferenceConfig) -> list[list[int]]:
 
 def last_block_params(model) -> list[torch.nn.Parameter]:
     """The last decoder block's parameters; everything else is frozen so backward stops at that block."""
-    from prom_bench.probe import _decoder_parts
+    from prom_bench.probe import decoder_parts_or_error
 
-    _, blocks, _ = _decoder_parts(model)
+    _, blocks, _ = decoder_parts_or_error(model)
     for p in model.parameters():
         p.requires_grad_(False)
     params = list(blocks[-1].parameters())
@@ -87,9 +87,9 @@ def batch_gradient(model, params: list[torch.nn.Parameter], batch: dict[str, tor
     Returns:
         shape: [P], P = number of parameters in ``params``.
     """
-    from prom_bench.probe import _decoder_parts
+    from prom_bench.probe import decoder_parts_or_error
 
-    decoder, _, _ = _decoder_parts(model)
+    decoder, _, _ = decoder_parts_or_error(model)
     head = model.get_output_embeddings()
     hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).last_hidden_state
     mask = batch["targets"] != -100

@@ -51,14 +51,14 @@ def resolve_layer(layer: float, num_layers: int) -> int:
 
 # --- the logit lens --------------------------------------------------------------------------------------
 
-def _decoder_parts(model) -> tuple[Any, Any, torch.nn.Module]:
-    """(decoder, its list of blocks, its final norm) for LLaMA-, Mistral-, Qwen- and GPT-2-style models."""
-    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.model
-    blocks = next((getattr(decoder, n) for n in ("layers", "h", "blocks") if hasattr(decoder, n)), None)
-    norm = next((getattr(decoder, n) for n in ("norm", "ln_f", "final_layernorm") if hasattr(decoder, n)), None)
-    if blocks is None or norm is None:
-        raise UserError(f"cannot find the decoder blocks and final norm of a '{type(model).__name__}'; "
-                        "the probe supports LLaMA-, Mistral-, Qwen- and GPT-2-style models")
+def decoder_parts_or_error(model) -> tuple[Any, Any, torch.nn.Module]:
+    """(decoder, its list of blocks, its final norm): the trainer's lookup, with its error as a UserError."""
+    from trainer.model import decoder_parts
+
+    try:
+        decoder, blocks, norm, _head = decoder_parts(model)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     return decoder, blocks, norm
 
 
@@ -80,7 +80,7 @@ def lens_probs(model, tokenizer, prompts: list[str], token_sets: list[list[list[
     Returns:
         fp32 tensor of shape [N, L, S] (L = max_layer or the number of blocks; index 0 = block 1).
     """
-    decoder, blocks, norm = _decoder_parts(model)
+    decoder, blocks, norm = decoder_parts_or_error(model)
     num = max_layer or len(blocks)
     head = model.get_output_embeddings()
     head_weight = head.weight.detach().float()  # shape: [v, d]
@@ -231,7 +231,7 @@ def probe_language(model, tokenizer, lang: str, cfg: ProbeConfig, *, token_sets:
     p_en, p_en_band = mean_band(probs[:, :, 0])
     p_t, p_t_band = mean_band(probs[:, :, 1])
     return {"lang": lang, "p_en": p_en, "p_en_band": p_en_band, "p_target": p_t, "p_target_band": p_t_band,
-            "n": len(kept), "dropped": dropped, "num_layers": len(_decoder_parts(model)[1]),
+            "n": len(kept), "dropped": dropped, "num_layers": len(decoder_parts_or_error(model)[1]),
             "words": [[item.word_en, item.word] for item, _ in kept]}
 
 

@@ -52,13 +52,17 @@ def load_causal_lm(model_path: str, cfg: TrainConfig):
 
 
 def decoder_parts(causal_lm: nn.Module):
-    """``(decoder, blocks, final_norm, lm_head)`` of a (possibly peft-wrapped) Llama-family causal LM."""
+    """``(decoder, blocks, final_norm, lm_head)`` of a (possibly peft-wrapped) decoder-only causal LM.
+
+    LLaMA-family names (``layers``, ``norm``) first; GPT-2-style ones (``h``, ``ln_f``) too, for the probe.
+    """
     base = causal_lm.get_base_model() if hasattr(causal_lm, "get_base_model") else causal_lm
-    decoder = base.get_decoder()
-    blocks, norm = getattr(decoder, "layers", None), getattr(decoder, "norm", None)
+    decoder = base.get_decoder() if hasattr(base, "get_decoder") else base.model
+    blocks = next((getattr(decoder, n) for n in ("layers", "h", "blocks") if hasattr(decoder, n)), None)
+    norm = next((getattr(decoder, n) for n in ("norm", "ln_f", "final_layernorm") if hasattr(decoder, n)), None)
     if blocks is None or norm is None:
-        raise ValueError(f"{type(base).__name__} has no decoder.layers / decoder.norm; the trainer supports "
-                         "Llama-family decoders (llama, mistral, qwen2, gemma, ...)")
+        raise ValueError(f"cannot find the decoder blocks and final norm of a '{type(base).__name__}'; supported: "
+                         "LLaMA-, Mistral-, Qwen- and GPT-2-style decoders")
     return decoder, blocks, norm, base.get_output_embeddings()
 
 
