@@ -29,7 +29,7 @@ import torch
 
 from prom_bench.analysis_config import InterferenceConfig  # noqa: F401 (re-exported)
 from prom_bench.errors import UserError
-from prom_bench.models import ModelRef
+from prom_bench.models import ModelRef, load_weights  # noqa: F401 (load_weights is part of this module's API)
 from prom_bench.paths import demo_data_dir
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -140,54 +140,6 @@ def mean_band(values: list[float]) -> tuple[float, float]:
 
 
 # --- weights along a run ---------------------------------------------------------------------------------
-
-def load_weights(base: ModelRef, weights: str | Path | None):
-    """``(model, tokenizer)`` in fp32 with ``weights`` applied and LoRA merged (see the module docstring)."""
-    from prom_bench.models import load
-
-    model, tokenizer = load(base)
-    if weights is None:
-        return model, tokenizer
-    path = Path(weights)
-    for inner in ("adapter", "model"):
-        if (path / inner).is_dir() and not (path / "adapter_config.json").is_file():
-            path = path / inner
-            break
-    if (path / "adapter_config.json").is_file():
-        from peft import PeftModel
-
-        return PeftModel.from_pretrained(model, str(path)).merge_and_unload().eval(), tokenizer
-    if (path / "config.json").is_file():
-        from transformers import AutoModelForCausalLM
-
-        return AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).eval(), tokenizer
-    if (path / "model.safetensors").is_file() and (path / "train_config.json").is_file():
-        return _load_checkpoint(model, path), tokenizer
-    raise UserError(f"'{weights}' is not a peft adapter, a model folder, a trainer output folder or a checkpoints/step-N folder")
-
-
-def _load_checkpoint(model, path: Path):
-    from safetensors.torch import load_file
-
-    from trainer import TrainConfig
-    from trainer.model import add_lora
-
-    saved = json.loads((path / "train_config.json").read_text())
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    cfg = TrainConfig(**{k: v for k, v in saved.items() if k in names})
-    if cfg.lora:
-        model = add_lora(model, cfg)
-    prefix = "causal_lm."
-    state = {k[len(prefix):]: v for k, v in load_file(str(path / "model.safetensors")).items() if k.startswith(prefix)}
-    missing_from_model = sorted(set(state) - set(model.state_dict()))
-    if missing_from_model:
-        raise UserError(f"checkpoint {path} has {len(missing_from_model)} weights this model lacks "
-                        f"(e.g. {missing_from_model[0]}); is it a checkpoint of this base model?")
-    model.load_state_dict(state, strict=False)
-    if cfg.lora:
-        model = model.merge_and_unload()
-    return model.eval()
-
 
 def run_checkpoints(run_dir: Path, method: str, lang: str) -> list[tuple[int, Path]]:
     """``[(step, weights)]`` of one unit of a ``prom-bench run`` folder: its checkpoints, then its final weights.

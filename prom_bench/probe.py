@@ -273,16 +273,10 @@ def regulation(model: ModelRef, langs: list[str], cfg: ProbeConfig, *, progress=
 
 
 def load_probe_model(model_ref: ModelRef, adapter: str | None = None):
-    """``(model, tokenizer)`` in eval mode; a peft adapter is merged into the base weights."""
-    from prom_bench.models import load
+    """``(model, tokenizer)`` in eval mode; an adapter (or trainer output) is merged into the base weights."""
+    from prom_bench.models import load_weights
 
-    model, tokenizer = load(model_ref)
-    if adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-        model.eval()
-    return model, tokenizer
+    return load_weights(model_ref, adapter)
 
 
 def probe_cache_dir(model_ref: ModelRef, adapter: str | None = None) -> Path:
