@@ -58,7 +58,7 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     model = resolve(config.model)
     root = Path(config.out).resolve() / model.slug  # absolute: records point at their adapters
     units = [Unit(methods.get(m), lang) for m in config.methods for lang in config.langs]
-    decisions = _regulation(config, model, units, console)
+    decisions = _regulation(config, model, units)
     started = time.perf_counter()
 
     with _progress(console) as progress:
@@ -296,7 +296,7 @@ def _eval_data_dir(spec: str | None) -> Path | None:
 
 # --- regulation -------------------------------------------------------------------------------------------
 
-def _regulation(config: RunConfig, model: ModelRef, units: list[Unit], console: Console) -> dict[str, dict]:
+def _regulation(config: RunConfig, model: ModelRef, units: list[Unit]) -> dict[str, dict]:
     """Per language: does the model pivot through English? Only asked when a regulated method runs."""
     langs = sorted({u.lang for u in units if u.method.regulated})
     if not langs:
@@ -308,13 +308,8 @@ def _regulation(config: RunConfig, model: ModelRef, units: list[Unit], console: 
                 for lang in langs}
     from prom_bench.probe import regulation
 
-    decisions = regulation(model, langs, config.probe)
-    return {lang: {"source": "probe", "pivots": d.pivot_weight(1.0) > 0, **_decision_dict(d)} for lang, d in decisions.items()}
-
-
-def _decision_dict(decision: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(decision) if dataclasses.is_dataclass(decision) else dict(vars(decision))
-    return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, type(None), list))}
+    # a Decision's fields are plain JSON values, its evidence included: recorded as they are
+    return {lang: {"source": "probe", **dataclasses.asdict(d)} for lang, d in regulation(model, langs, config.probe).items()}
 
 
 # --- plumbing ---------------------------------------------------------------------------------------------
