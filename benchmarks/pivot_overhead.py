@@ -21,7 +21,8 @@ Time is the fastest of ``--steps`` timed steps after ``--warmup`` (interference 
 time), variants interleaved round-robin so drift hits all alike: on CUDA wall time (synchronised); on CPU the
 CPU time of this process, run on one thread,
 because on a shared machine other processes stretch wall time unevenly while leaving CPU time alone; and
-with glibc told to keep freed memory (``keep_freed_memory``), as CUDA's caching allocator does. Peak memory is measured in separate passes (the tracker slows steps down): on CUDA
+with glibc told to keep freed memory (``keep_freed_memory``), as CUDA's caching allocator does. Peak memory is
+measured in separate passes (the tracker slows steps down): on CUDA
 ``torch.cuda.max_memory_allocated``; on CPU the peak of live tensor storage bytes (weights, gradients,
 optimizer state, activations, temporaries), tracked by a ``TorchDispatchMode`` that counts every tensor an op
 allocates and releases it when its storage dies, since CPU PyTorch has no allocator statistics and process
@@ -44,13 +45,21 @@ from torch.utils._pytree import tree_flatten
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainer.config import resolve_pivot_layer  # noqa: E402
-from trainer.model import ENGLISH_ONLY, MIXED, PromModel, add_lora  # noqa: E402
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.objectives import TokenCounts  # noqa: E402
+from trainer.config import (
+    TrainConfig,
+    resolve_pivot_layer,
+)
+from trainer.model import ENGLISH_ONLY, MIXED, PromModel, add_lora
+from trainer.objectives import TokenCounts
 
-SEVEN_B = dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
-               num_key_value_heads=32, vocab_size=32000)
+SEVEN_B = dict(
+    hidden_size=4096,
+    intermediate_size=11008,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=32,
+    vocab_size=32000,
+)
 
 
 def load_model(spec: str, device: str, dtype: torch.dtype):
@@ -64,8 +73,13 @@ def load_model(spec: str, device: str, dtype: torch.dtype):
         shape = dict(SEVEN_B)
         if spec.startswith("random:"):  # same code path, any size: random:4x256 = 4 blocks of width 256
             layers, hidden = (int(x) for x in spec.split(":", 1)[1].split("x"))
-            shape.update(num_hidden_layers=layers, hidden_size=hidden, intermediate_size=hidden * 11008 // 4096,
-                         num_attention_heads=max(1, hidden // 128), num_key_value_heads=max(1, hidden // 128))
+            shape.update(
+                num_hidden_layers=layers,
+                hidden_size=hidden,
+                intermediate_size=hidden * 11008 // 4096,
+                num_attention_heads=max(1, hidden // 128),
+                num_key_value_heads=max(1, hidden // 128),
+            )
         config = LlamaConfig(**shape, max_position_embeddings=4096, tie_word_embeddings=False, use_cache=False)
         torch.manual_seed(0)
         with torch.device(device):  # built in place at the target dtype: no fp32 copy of 7B weights
@@ -88,8 +102,13 @@ def make_batch(vocab: int, rows: int, length: int, device: str, seed: int = 0) -
     targets[:, -1] = -100
     supervised = targets != -100
     english_row = torch.arange(rows) < rows // 2
-    batch = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "targets": targets,
-             "english": supervised & english_row[:, None], "target": supervised & ~english_row[:, None]}
+    batch = {
+        "input_ids": input_ids,
+        "attention_mask": torch.ones_like(input_ids),
+        "targets": targets,
+        "english": supervised & english_row[:, None],
+        "target": supervised & ~english_row[:, None],
+    }
     # as in the trainer's loop, the role masks stay on the CPU (positions counted without a GPU sync)
     return {k: v.to(device) if k in ("input_ids", "attention_mask", "targets") else v for k, v in batch.items()}
 
@@ -127,15 +146,17 @@ def split_step(batch: dict[str, torch.Tensor], accum: int):
     target = (~batch["english"].any(dim=1)).nonzero().flatten()
     take = lambda rows: {k: v[rows] for k, v in batch.items()}  # noqa: E731
     half = len(english) // accum
-    mixed = [take(torch.cat([english[k * half:(k + 1) * half], target[k * half:(k + 1) * half]])) for k in range(accum)]
+    mixed = [
+        take(torch.cat([english[k * half : (k + 1) * half], target[k * half : (k + 1) * half]])) for k in range(accum)
+    ]
     if accum == 1:
         homogeneous = [(take(english), ENGLISH_ONLY), (take(target), MIXED)]
     else:
         if accum % 2:
             raise SystemExit("--accum must be 1 or even (half of the micro-batches English)")
         size = 2 * half
-        homogeneous = [(take(english[k * size:(k + 1) * size]), ENGLISH_ONLY) for k in range(accum // 2)]
-        homogeneous += [(take(target[k * size:(k + 1) * size]), MIXED) for k in range(accum // 2)]
+        homogeneous = [(take(english[k * size : (k + 1) * size]), ENGLISH_ONLY) for k in range(accum // 2)]
+        homogeneous += [(take(target[k * size : (k + 1) * size]), MIXED) for k in range(accum // 2)]
     return mixed, homogeneous
 
 
@@ -143,10 +164,19 @@ def build_variants(causal_lm, batch, n: int, chunk: int, accum: int, autocast):
     counts = TokenCounts(english=int(batch["english"].sum()), target=int(batch["target"].sum()))
     lora_params = [p for p in causal_lm.parameters() if p.requires_grad]
     te = PromModel(causal_lm, objective="sft", chunk_size=chunk)
-    prom = PromModel(causal_lm, objective="pivot", pivot_layer=n, pivot_weight=0.1, label_smoothing=0.1, chunk_size=chunk)
+    prom = PromModel(
+        causal_lm, objective="pivot", pivot_layer=n, pivot_weight=0.1, label_smoothing=0.1, chunk_size=chunk
+    )
     with torch.random.fork_rng(devices=[]):
-        prom_copy = PromModel(causal_lm, objective="pivot", pivot_layer=n, pivot_weight=0.1, label_smoothing=0.1,
-                              pivot_head="copy", chunk_size=chunk)
+        prom_copy = PromModel(
+            causal_lm,
+            objective="pivot",
+            pivot_layer=n,
+            pivot_weight=0.1,
+            label_smoothing=0.1,
+            pivot_head="copy",
+            chunk_size=chunk,
+        )
     mixed, homogeneous = split_step(batch, accum)
     base = causal_lm.get_base_model()
 
@@ -155,6 +185,7 @@ def build_variants(causal_lm, batch, n: int, chunk: int, accum: int, autocast):
             for part in mixed:
                 with autocast():
                     wrapper(**part, counts=counts)["loss"].backward()
+
         return fn
 
     def early_exit():
@@ -167,21 +198,30 @@ def build_variants(causal_lm, batch, n: int, chunk: int, accum: int, autocast):
             supervised = (part["english"] | part["target"]).to(part["targets"].device)
             labels = torch.where(torch.roll(supervised, 1, dims=1), torch.roll(part["targets"], 1, dims=1), -100)
             with autocast():
-                (base(input_ids=part["input_ids"], attention_mask=part["attention_mask"], labels=labels).loss / accum).backward()
+                (
+                    base(input_ids=part["input_ids"], attention_mask=part["attention_mask"], labels=labels).loss / accum
+                ).backward()
 
     def naive():
         for part in mixed:
             with autocast():
-                out = base(input_ids=part["input_ids"], attention_mask=part["attention_mask"], output_hidden_states=True)
+                out = base(
+                    input_ids=part["input_ids"], attention_mask=part["attention_mask"], output_hidden_states=True
+                )
                 layer_n_logits = base.lm_head(base.model.norm(out.hidden_states[n])).float()  # shape: [b, s, v]
                 english, target = part["english"].to(part["targets"].device), part["target"].to(part["targets"].device)
                 l_ne = F.cross_entropy(layer_n_logits[english], part["targets"][english], label_smoothing=0.1)
                 l_nt = F.cross_entropy(out.logits.float()[target], part["targets"][target])
                 ((0.1 * l_ne + l_nt) / accum).backward()
 
-    return [Variant("hf sft", hf_sft, lora_params), Variant("t+e", run(te), lora_params), Variant("prom", run(prom), lora_params),
-            Variant("prom copy head", run(prom_copy), lora_params + list(prom_copy.pivot_head.parameters())),
-            Variant("naive prom", naive, lora_params), Variant("prom early exit", early_exit, lora_params)]
+    return [
+        Variant("hf sft", hf_sft, lora_params),
+        Variant("t+e", run(te), lora_params),
+        Variant("prom", run(prom), lora_params),
+        Variant("prom copy head", run(prom_copy), lora_params + list(prom_copy.pivot_head.parameters())),
+        Variant("naive prom", naive, lora_params),
+        Variant("prom early exit", early_exit, lora_params),
+    ]
 
 
 class LiveTensorBytes(TorchDispatchMode):
@@ -241,20 +281,31 @@ def keep_freed_memory() -> None:
         return
     libc = ctypes.CDLL(name)
     if hasattr(libc, "mallopt"):
-        libc.mallopt(-3, 1 << 30)   # M_MMAP_THRESHOLD: allocations up to 1 GiB come from the heap
-        libc.mallopt(-1, 1 << 62)   # M_TRIM_THRESHOLD: never give the heap's top back
+        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: allocations up to 1 GiB come from the heap
+        libc.mallopt(-1, 1 << 62)  # M_TRIM_THRESHOLD: never give the heap's top back
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="tiny", help="tiny, default, a model folder, 7b-random, or random:LAYERSxHIDDEN")
+    parser.add_argument(
+        "--model", default="tiny", help="tiny, default, a model folder, 7b-random, or random:LAYERSxHIDDEN"
+    )
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run")
-    parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"], help="fp32, or bf16 base weights + autocast")
+    parser.add_argument(
+        "--dtype", default="fp32", choices=["fp32", "bf16"], help="fp32, or bf16 base weights + autocast"
+    )
     parser.add_argument("--batch", type=int, default=4, help="rows per micro-batch (half English, half target)")
-    parser.add_argument("--accum", type=int, default=1, help="micro-batches per step: 1, or even (early exit then keeps "
-                        "the micro-batch size: half of the micro-batches English)")
+    parser.add_argument(
+        "--accum",
+        type=int,
+        default=1,
+        help="micro-batches per step: 1, or even (early exit then keeps "
+        "the micro-batch size: half of the micro-batches English)",
+    )
     parser.add_argument("--seq", type=int, default=256, help="tokens per row")
-    parser.add_argument("--pivot-layer", type=float, default=0.75, help="n as a fraction of depth (0.75 = the paper's 24/32)")
+    parser.add_argument(
+        "--pivot-layer", type=float, default=0.75, help="n as a fraction of depth (0.75 = the paper's 24/32)"
+    )
     parser.add_argument("--lora-r", type=int, default=16, help="LoRA rank (q_proj, v_proj)")
     parser.add_argument("--chunk", type=int, default=1024, help="supervised positions per logits chunk")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per variant")
@@ -305,15 +356,19 @@ def main() -> None:
     by_name = {v.name: v for v in variants}
     ref = by_name["t+e"]
     tokens = args.batch * args.accum * args.seq
-    print(f"model {display} ({causal_lm.config.num_hidden_layers} blocks, vocab {causal_lm.config.vocab_size}), "
-          f"LoRA r={args.lora_r}, {args.device} {args.dtype}, {args.batch}x{args.seq} tokens, n = {n}, "
-          f"fastest of {args.steps} steps ({'wall' if cuda else 'CPU'} time); "
-          f"memory: {'cuda max_memory_allocated' if cuda else 'peak live tensor bytes (dispatch tracker)'}")
+    print(
+        f"model {display} ({causal_lm.config.num_hidden_layers} blocks, vocab {causal_lm.config.vocab_size}), "
+        f"LoRA r={args.lora_r}, {args.device} {args.dtype}, {args.batch}x{args.seq} tokens, n = {n}, "
+        f"fastest of {args.steps} steps ({'wall' if cuda else 'CPU'} time); "
+        f"memory: {'cuda max_memory_allocated' if cuda else 'peak live tensor bytes (dispatch tracker)'}"
+    )
     print(f"{'variant':<18}{'step s':>9}{'tok/s':>9}{'peak MiB':>10}{'time/t+e':>10}{'mem/t+e':>9}")
     for v in variants:
         t = min(v.times)
-        print(f"{v.name:<18}{t:>9.3f}{tokens / t:>9.0f}{v.peak_bytes / 2**20:>10.1f}"
-              f"{t / min(ref.times):>10.3f}{v.peak_bytes / ref.peak_bytes:>9.3f}")
+        print(
+            f"{v.name:<18}{t:>9.3f}{tokens / t:>9.0f}{v.peak_bytes / 2**20:>10.1f}"
+            f"{t / min(ref.times):>10.3f}{v.peak_bytes / ref.peak_bytes:>9.3f}"
+        )
     r_t = min(by_name["prom"].times) / min(ref.times)
     r_m = by_name["prom"].peak_bytes / ref.peak_bytes
     r_e = min(by_name["prom early exit"].times) / min(ref.times)

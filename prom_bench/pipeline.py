@@ -37,7 +37,7 @@ class Unit:
 
     method: Method
     lang: str
-    pivot_weight: float | None = None   # effective lambda after regulation (pivot objective only)
+    pivot_weight: float | None = None  # effective lambda after regulation (pivot objective only)
     regulation: dict[str, Any] | None = None
     records: list[dict] = field(default_factory=list)
     skipped: bool = False
@@ -72,13 +72,23 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
         else:
             _run_parallel(config, model, root, units, decisions, force, progress, overall)
     done = sum(not u.skipped for u in units)
-    console.print(f"{done} unit(s) run, {len(units) - done} already done, in {time.perf_counter() - started:.0f} s; "
-                  f"results in {config.results}")
+    console.print(
+        f"{done} unit(s) run, {len(units) - done} already done, in {time.perf_counter() - started:.0f} s; "
+        f"results in {config.results}"
+    )
     return [r for u in units for r in u.records]
 
 
-def _run_parallel(config: RunConfig, model: ModelRef, root: Path, units: list[Unit], decisions: dict, force: bool,
-                  progress: Progress, overall: Any) -> None:
+def _run_parallel(
+    config: RunConfig,
+    model: ModelRef,
+    root: Path,
+    units: list[Unit],
+    decisions: dict,
+    force: bool,
+    progress: Progress,
+    overall: Any,
+) -> None:
     """Units in a process pool; each worker streams its progress events back through a queue."""
     import multiprocessing as mp
     import queue as queue_mod
@@ -89,7 +99,10 @@ def _run_parallel(config: RunConfig, model: ModelRef, root: Path, units: list[Un
     events = manager.Queue()
     bars: dict[str, Any] = {}
     threads = max(1, (os.cpu_count() or 1) // config.workers)
-    with manager, ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)) as pool:
+    with (
+        manager,
+        ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)) as pool,
+    ):
         futures = {pool.submit(_unit_job, config, model, root, unit, decisions, force, events): unit for unit in units}
         pending = set(futures)
         while pending:
@@ -105,7 +118,11 @@ def _run_parallel(config: RunConfig, model: ModelRef, root: Path, units: list[Un
             for future in finished:
                 unit = futures[future]
                 done_unit = future.result()  # re-raises a worker's error here, with its own message
-                unit.records, unit.skipped, unit.pivot_weight = done_unit.records, done_unit.skipped, done_unit.pivot_weight
+                unit.records, unit.skipped, unit.pivot_weight = (
+                    done_unit.records,
+                    done_unit.skipped,
+                    done_unit.pivot_weight,
+                )
                 if unit.name in bars:
                     progress.update(bars[unit.name], visible=False)
                 progress.advance(overall)
@@ -118,7 +135,9 @@ def _worker_init(threads: int) -> None:
     _quiet()
 
 
-def _unit_job(config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisions: dict, force: bool, events: Any) -> Unit:
+def _unit_job(
+    config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisions: dict, force: bool, events: Any
+) -> Unit:
     def send(_task: Any, **fields: Any) -> None:
         events.put((unit.name, fields))
 
@@ -153,13 +172,24 @@ def _quiet() -> None:
 
 # --- one unit ---------------------------------------------------------------------------------------------
 
-def _run_unit(config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisions: dict, force: bool,
-              report: _Reporter) -> None:
+
+def _run_unit(
+    config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisions: dict, force: bool, report: _Reporter
+) -> None:
     from prom_bench import results
 
     train_settings = _effective_train(config, unit, decisions)
-    unit_id = fingerprint({"model": model.path, "method": unit.method.name, "lang": unit.lang,
-                           "data": config.data, "train": train_settings, "eval": config.eval, "seed": config.seed})
+    unit_id = fingerprint(
+        {
+            "model": model.path,
+            "method": unit.method.name,
+            "lang": unit.lang,
+            "data": config.data,
+            "train": train_settings,
+            "eval": config.eval,
+            "seed": config.seed,
+        }
+    )
     marker = root / "units" / unit.method.name / f"{unit.lang}.json"
     if not force and marker.is_file():
         saved = json.loads(marker.read_text())
@@ -178,15 +208,31 @@ def _run_unit(config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisi
     paths = []
     for task_result in task_results:
         record = results.record_from(
-            task_result, model=model, method=unit.method.name, lang=unit.lang, settings=settings,
-            config=config.to_dict() | {"unit_id": unit_id, "effective_train": train_settings,
-                                       "regulation": unit.regulation, "adapter": str(adapter) if adapter else None},
+            task_result,
+            model=model,
+            method=unit.method.name,
+            lang=unit.lang,
+            settings=settings,
+            config=config.to_dict()
+            | {
+                "unit_id": unit_id,
+                "effective_train": train_settings,
+                "regulation": unit.regulation,
+                "adapter": str(adapter) if adapter else None,
+            },
             seed=config.seed,
         )
         paths.append(str(results.write_record(Path(config.results), record)))
         unit.records.append(record)
-    _write_json(marker, {"unit_id": unit_id, "records": paths, "weights": str(adapter) if adapter else None,
-                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    _write_json(
+        marker,
+        {
+            "unit_id": unit_id,
+            "records": paths,
+            "weights": str(adapter) if adapter else None,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+    )
 
 
 def _effective_train(config: RunConfig, unit: Unit, decisions: dict) -> dict[str, Any] | None:
@@ -247,8 +293,9 @@ def _build_data(config: RunConfig, root: Path, unit: Unit, train: dict, force: b
     return out
 
 
-def _train(config: RunConfig, model: ModelRef, root: Path, mixture_dir: Path, train: dict, force: bool,
-           report: _Reporter) -> Path:
+def _train(
+    config: RunConfig, model: ModelRef, root: Path, mixture_dir: Path, train: dict, force: bool, report: _Reporter
+) -> Path:
     from trainer import TrainConfig
     from trainer import train as run_training
 
@@ -260,15 +307,18 @@ def _train(config: RunConfig, model: ModelRef, root: Path, mixture_dir: Path, tr
             return Path(json.loads(done.read_text())["weights"])
         report.step("training")
         settings = {k: v for k, v in train.items() if k != "parts"}
-        examples = [json.loads(line) for line in (mixture_dir / "train.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        examples = [
+            json.loads(line) for line in (mixture_dir / "train.jsonl").read_text(encoding="utf-8").splitlines() if line
+        ]
         result = run_training(TrainConfig(**settings), model.path, examples, out, progress=report.train)
         weights = result.adapter_path or result.model_path
         _write_json(done, {"weights": str(weights), "steps": result.steps, "train_seconds": result.train_seconds})
     return Path(weights)
 
 
-def _evaluate(config: RunConfig, model: ModelRef, root: Path, unit: Unit, adapter: Path | None, force: bool,
-              report: _Reporter) -> list[Any]:
+def _evaluate(
+    config: RunConfig, model: ModelRef, root: Path, unit: Unit, adapter: Path | None, force: bool, report: _Reporter
+) -> list[Any]:
     from prom_bench.evaluation import TaskResult, evaluate
 
     tasks = [t for t in languages.get(unit.lang).tasks]
@@ -279,9 +329,16 @@ def _evaluate(config: RunConfig, model: ModelRef, root: Path, unit: Unit, adapte
         if not force and cached.is_file():
             return [TaskResult(**t) for t in json.loads(cached.read_text())]
         report.step(f"evaluating {', '.join(tasks)}")
-        task_results = evaluate(model.path, tasks, adapter=str(adapter) if adapter else None, data_dir=data_dir,
-                                limit=config.eval.limit, batch_size=config.eval.batch_size,
-                                max_gen_toks=config.eval.max_gen_toks, progress=report.eval)
+        task_results = evaluate(
+            model.path,
+            tasks,
+            adapter=str(adapter) if adapter else None,
+            data_dir=data_dir,
+            limit=config.eval.limit,
+            batch_size=config.eval.batch_size,
+            max_gen_toks=config.eval.max_gen_toks,
+            progress=report.eval,
+        )
         _write_json(cached, [dataclasses.asdict(t) for t in task_results])
     return task_results
 
@@ -296,6 +353,7 @@ def _eval_data_dir(spec: str | None) -> Path | None:
 
 # --- regulation -------------------------------------------------------------------------------------------
 
+
 def _regulation(config: RunConfig, model: ModelRef, units: list[Unit]) -> dict[str, dict]:
     """Per language: does the model pivot through English? Only asked when a regulated method runs."""
     langs = sorted({u.lang for u in units if u.method.regulated})
@@ -304,15 +362,20 @@ def _regulation(config: RunConfig, model: ModelRef, units: list[Unit]) -> dict[s
     if config.regulation == "none":
         return {lang: {"source": "none", "pivots": True} for lang in langs}
     if config.regulation == "paper":
-        return {lang: {"source": "paper (LLaMA2-7B)", "pivots": languages.get(lang).pivots_llama2_7b is not False}
-                for lang in langs}
+        return {
+            lang: {"source": "paper (LLaMA2-7B)", "pivots": languages.get(lang).pivots_llama2_7b is not False}
+            for lang in langs
+        }
     from prom_bench.probe import regulation
 
     # a Decision's fields are plain JSON values, its evidence included: recorded as they are
-    return {lang: {"source": "probe", **dataclasses.asdict(d)} for lang, d in regulation(model, langs, config.probe).items()}
+    return {
+        lang: {"source": "probe", **dataclasses.asdict(d)} for lang, d in regulation(model, langs, config.probe).items()
+    }
 
 
 # --- plumbing ---------------------------------------------------------------------------------------------
+
 
 class _Reporter:
     """Routes a unit's training and evaluation progress onto a progress bar (``update(task, **fields)``)."""
@@ -326,16 +389,26 @@ class _Reporter:
     def train(self, event: dict[str, Any]) -> None:
         losses = "  ".join(f"{k}={v:.3f}" for k, v in event.items() if k.startswith("loss") and isinstance(v, float))
         speed = f"  {event['tokens_per_s']:.0f} tok/s" if event.get("tokens_per_s") else ""
-        self.update(self.task, description=f"{self.name}: training  {losses}{speed}",
-                    completed=event.get("step", 0), total=event.get("total"))
+        self.update(
+            self.task,
+            description=f"{self.name}: training  {losses}{speed}",
+            completed=event.get("step", 0),
+            total=event.get("total"),
+        )
 
     def eval(self, event: dict[str, Any]) -> None:
         self.update(self.task, completed=event.get("index", 0), total=event.get("total"))
 
 
 def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 @contextlib.contextmanager
@@ -353,5 +426,3 @@ def _locked(path: Path):
 
 def _write_json(path: Path, data: Any) -> None:
     write_json_atomic(path, data, indent=2, default=str)
-
-

@@ -45,11 +45,14 @@ def resolve_layer(layer: float, num_layers: int) -> int:
     else:
         n = int(layer)
     if not 1 <= n <= num_layers:
-        raise UserError(f"probe layer {layer} gives block {n}, outside 1..{num_layers} for this {num_layers}-block model")
+        raise UserError(
+            f"probe layer {layer} gives block {n}, outside 1..{num_layers} for this {num_layers}-block model"
+        )
     return n
 
 
 # --- the logit lens --------------------------------------------------------------------------------------
+
 
 def decoder_parts_or_error(model) -> tuple[Any, Any, torch.nn.Module]:
     """(decoder, its list of blocks, its final norm): the trainer's lookup, with its error as a UserError."""
@@ -67,8 +70,16 @@ class _Stop(Exception):
 
 
 @torch.no_grad()
-def lens_probs(model, tokenizer, prompts: list[str], token_sets: list[list[list[int]]], *, batch_size: int = 8,
-               max_layer: int | None = None, on_batch: Callable[[int], None] | None = None) -> torch.Tensor:
+def lens_probs(
+    model,
+    tokenizer,
+    prompts: list[str],
+    token_sets: list[list[list[int]]],
+    *,
+    batch_size: int = 8,
+    max_layer: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> torch.Tensor:
     """Logit-lens mass of each token set, per prompt and layer, at the last position.
 
     Args:
@@ -102,7 +113,7 @@ def lens_probs(model, tokenizer, prompts: list[str], token_sets: list[list[list[
     order = sorted(range(len(prompts)), key=lambda i: lengths[i])
     try:
         for start in range(0, len(prompts), batch_size):
-            rows = order[start:start + batch_size]
+            rows = order[start : start + batch_size]
             batch = tokenizer([prompts[i] for i in rows], return_tensors="pt", padding=True)
             captured.clear()
             try:
@@ -134,6 +145,7 @@ def mean_band(values: torch.Tensor) -> tuple[list[float], list[float]]:
 
 # --- the decision ----------------------------------------------------------------------------------------
 
+
 @dataclass
 class Decision:
     """Whether ``lang`` pivots through English at layer ``layer``, with the evidence.
@@ -144,17 +156,17 @@ class Decision:
 
     lang: str
     pivots: bool
-    status: str            # "pivots" | "no-pivot" | "undetermined"
+    status: str  # "pivots" | "no-pivot" | "undetermined"
     p_en: float
     p_en_band: float
     p_target: float
     p_target_band: float
     n: int
-    layer: int             # 1-based block n
+    layer: int  # 1-based block n
     num_layers: int
     floor: float
     reason: str
-    policy: str | None = None   # the undetermined policy applied, when status is "undetermined"
+    policy: str | None = None  # the undetermined policy applied, when status is "undetermined"
     model: str = ""
 
     def pivot_weight(self, lam: float) -> float:
@@ -197,14 +209,37 @@ def decide(lang: str, curve: dict[str, Any], layer: int, cfg: ProbeConfig, model
         reason += f"; default applied: {policy}"
     else:
         pivots = status == "pivots"
-    return Decision(lang, pivots, status, p_en, p_en_band, p_t, p_t_band, curve["n"], layer, curve["num_layers"],
-                    cfg.floor, reason, policy, model)
+    return Decision(
+        lang,
+        pivots,
+        status,
+        p_en,
+        p_en_band,
+        p_t,
+        p_t_band,
+        curve["n"],
+        layer,
+        curve["num_layers"],
+        cfg.floor,
+        reason,
+        policy,
+        model,
+    )
 
 
 # --- probing a model -------------------------------------------------------------------------------------
 
-def probe_language(model, tokenizer, lang: str, cfg: ProbeConfig, *, token_sets: TokenSets | None = None,
-                   max_layer: int | None = None, on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+
+def probe_language(
+    model,
+    tokenizer,
+    lang: str,
+    cfg: ProbeConfig,
+    *,
+    token_sets: TokenSets | None = None,
+    max_layer: int | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Curves of P_en and P_target over layers for ``lang``'s cloze set.
 
     Examples whose English or target token set is empty, or whose two sets share a token, are dropped.
@@ -226,17 +261,39 @@ def probe_language(model, tokenizer, lang: str, cfg: ProbeConfig, *, token_sets:
         kept, sets = kept[: cfg.n_examples], sets[: cfg.n_examples]
     if not kept:
         raise UserError(f"no usable cloze example for '{lang}' ({dropped} dropped: empty or overlapping token sets)")
-    probs = lens_probs(model, tokenizer, [p for _, p in kept], sets, batch_size=cfg.batch_size, max_layer=max_layer,
-                       on_batch=(lambda done: on_batch(done, len(kept))) if on_batch else None)
+    probs = lens_probs(
+        model,
+        tokenizer,
+        [p for _, p in kept],
+        sets,
+        batch_size=cfg.batch_size,
+        max_layer=max_layer,
+        on_batch=(lambda done: on_batch(done, len(kept))) if on_batch else None,
+    )
     p_en, p_en_band = mean_band(probs[:, :, 0])
     p_t, p_t_band = mean_band(probs[:, :, 1])
-    return {"lang": lang, "p_en": p_en, "p_en_band": p_en_band, "p_target": p_t, "p_target_band": p_t_band,
-            "n": len(kept), "dropped": dropped, "num_layers": len(decoder_parts_or_error(model)[1]),
-            "words": [[item.word_en, item.word] for item, _ in kept]}
+    return {
+        "lang": lang,
+        "p_en": p_en,
+        "p_en_band": p_en_band,
+        "p_target": p_t,
+        "p_target_band": p_t_band,
+        "n": len(kept),
+        "dropped": dropped,
+        "num_layers": len(decoder_parts_or_error(model)[1]),
+        "words": [[item.word_en, item.word] for item, _ in kept],
+    }
 
 
-def probe(model_ref: ModelRef, langs: list[str], cfg: ProbeConfig, *, adapter: str | None = None,
-          progress=None, force: bool = False) -> dict[str, dict[str, Any]]:
+def probe(
+    model_ref: ModelRef,
+    langs: list[str],
+    cfg: ProbeConfig,
+    *,
+    adapter: str | None = None,
+    progress=None,
+    force: bool = False,
+) -> dict[str, dict[str, Any]]:
     """Curves and decisions for ``langs`` on a model (optionally with a peft adapter), through the cache.
 
     Returns ``{lang: {"curve": {...}, "decision": Decision}}``. ``progress`` is a callable receiving dicts
@@ -249,8 +306,9 @@ def probe(model_ref: ModelRef, langs: list[str], cfg: ProbeConfig, *, adapter: s
     by_config = cached.get("by_config", {})
     config_id = _config_id(cfg)
     # One slot per setting, so a 2-shot demo run and a 5-shot probe of the same model do not evict each other.
-    slot = by_config.setdefault(config_id, {"config": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "batch_size"},
-                                            "langs": {}})
+    slot = by_config.setdefault(
+        config_id, {"config": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "batch_size"}, "langs": {}}
+    )
     missing = [lang for lang in langs if force or lang not in slot["langs"]]
     display = model_ref.display + (f" + {Path(adapter).name}" if adapter else "")
     if missing:
@@ -258,13 +316,24 @@ def probe(model_ref: ModelRef, langs: list[str], cfg: ProbeConfig, *, adapter: s
         sets = TokenSets(tokenizer)
         with _progress(progress) as report:
             for lang in missing:
-                curve = probe_language(model, tokenizer, lang, cfg, token_sets=sets,
-                                       on_batch=lambda done, total, lang=lang: report({"lang": lang, "done": done, "total": total}))
+                curve = probe_language(
+                    model,
+                    tokenizer,
+                    lang,
+                    cfg,
+                    token_sets=sets,
+                    on_batch=lambda done, total, lang=lang: report({"lang": lang, "done": done, "total": total}),
+                )
                 layer = resolve_layer(cfg.layer, curve["num_layers"])
                 decision = decide(lang, curve, layer, cfg, display)
                 slot["langs"][lang] = {"curve": curve, "decision": dataclasses.asdict(decision)}
-                write_json_atomic(path, {"model": display, "model_path": model_ref.path, "adapter": adapter, "by_config": by_config})
-    return {lang: {"curve": slot["langs"][lang]["curve"], "decision": Decision(**slot["langs"][lang]["decision"])} for lang in langs}
+                write_json_atomic(
+                    path, {"model": display, "model_path": model_ref.path, "adapter": adapter, "by_config": by_config}
+                )
+    return {
+        lang: {"curve": slot["langs"][lang]["curve"], "decision": Decision(**slot["langs"][lang]["decision"])}
+        for lang in langs
+    }
 
 
 def regulation(model: ModelRef, langs: list[str], cfg: ProbeConfig, *, progress=None) -> dict[str, Decision]:
@@ -285,8 +354,11 @@ def probe_cache_dir(model_ref: ModelRef, adapter: str | None = None) -> Path:
     for root in filter(None, (model_ref.path, adapter)):
         folder = Path(root)
         if folder.is_dir():
-            identity += [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(folder.iterdir())
-                         if p.suffix in (".safetensors", ".bin", ".json")]
+            identity += [
+                f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+                for p in sorted(folder.iterdir())
+                if p.suffix in (".safetensors", ".bin", ".json")
+            ]
     if adapter:
         identity.append(str(Path(adapter).resolve()))
     digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:10]
@@ -310,8 +382,14 @@ class _progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(TextColumn("probe {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=Console(stderr=True), transient=False)
+        self.bar = Progress(
+            TextColumn("probe {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
         self.bar.start()
         return self._report
 

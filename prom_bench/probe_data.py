@@ -23,14 +23,15 @@ from pathlib import Path
 from prom_bench.errors import UserError
 from prom_bench.paths import demo_data_dir
 
+
 @dataclass(frozen=True)
 class ClozeItem:
     """One solved cloze item. ``solved`` ends with the quoted answer; ``query`` stops right after its opening quote."""
 
     lang: str
     concept: str
-    word: str       # the answer in the target language
-    word_en: str    # the same concept's English word
+    word: str  # the answer in the target language
+    word_en: str  # the same concept's English word
     solved: str
     query: str
 
@@ -44,8 +45,10 @@ def load_cloze(lang: str, source: str = "demo") -> list[ClozeItem]:
     """Cloze items of ``lang`` from ``source`` ('demo' or a folder, see the module docstring)."""
     root = cloze_dir() if source == "demo" else Path(source).expanduser()
     if not root.is_dir():
-        raise UserError(f"cloze data folder '{source}' does not exist; give 'demo' or a folder with {{lang}}.tsv, "
-                        "{lang}/clean.csv (Wendler) or {lang}/clean_cloze.csv (Romanlens)")
+        raise UserError(
+            f"cloze data folder '{source}' does not exist; give 'demo' or a folder with {{lang}}.tsv, "
+            "{lang}/clean.csv (Wendler) or {lang}/clean_cloze.csv (Romanlens)"
+        )
     for base in (root, root / "wendler", root / "romanlens"):
         if (base / f"{lang}.tsv").is_file():
             return _read_tsv(lang, base / f"{lang}.tsv")
@@ -53,14 +56,18 @@ def load_cloze(lang: str, source: str = "demo") -> list[ClozeItem]:
             return _read_csv(lang, base / lang / "clean.csv")
         if (base / lang / "clean_cloze.csv").is_file():
             return _read_csv(lang, base / lang / "clean_cloze.csv")
-    raise UserError(f"no cloze data for language '{lang}' in '{source}' (looked for {lang}.tsv, {lang}/clean.csv, "
-                    f"{lang}/clean_cloze.csv, also under wendler/ and romanlens/)")
+    raise UserError(
+        f"no cloze data for language '{lang}' in '{source}' (looked for {lang}.tsv, {lang}/clean.csv, "
+        f"{lang}/clean_cloze.csv, also under wendler/ and romanlens/)"
+    )
 
 
 def _read_tsv(lang: str, path: Path) -> list[ClozeItem]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    return [item for row in rows if (item := _item(lang, row["concept"], row["word"], row["word_en"], row["blank_prompt"]))]
+    return [
+        item for row in rows if (item := _item(lang, row["concept"], row["word"], row["word_en"], row["blank_prompt"]))
+    ]
 
 
 def _read_csv(lang: str, path: Path) -> list[ClozeItem]:
@@ -100,8 +107,11 @@ def build_prompts(items: list[ClozeItem], shots: int, seed: int) -> list[str]:
     prompts = []
     for index, item in enumerate(items):
         rng = random.Random(f"{seed}:{item.lang}:{index}")
-        pool = [other for other in items if other is not item
-                and item.word not in other.solved and item.word_en.lower() not in other.solved.lower()]
+        pool = [
+            other
+            for other in items
+            if other is not item and item.word not in other.solved and item.word_en.lower() not in other.solved.lower()
+        ]
         chosen = rng.sample(pool, min(shots, len(pool)))
         prompts.append("\n".join([*(c.solved for c in chosen), item.query]))
     return prompts

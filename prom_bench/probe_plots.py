@@ -11,15 +11,16 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from prom_bench import languages  # noqa: E402
+from prom_bench import languages
 
 EN_COLOR, TARGET_COLOR = "tab:blue", "tab:orange"
 
 
-def _draw(ax, curve: dict[str, Any], *, style: str = "-", label_suffix: str = "", layer: int | None = None,
-          log: bool = False) -> None:
+def _draw(
+    ax, curve: dict[str, Any], *, style: str = "-", label_suffix: str = "", layer: int | None = None, log: bool = False
+) -> None:
     layers = list(range(1, len(curve["p_en"]) + 1))
     target = languages.get(curve["lang"]).name
     for key, color, name in (("p_en", EN_COLOR, "English"), ("p_target", TARGET_COLOR, target)):
@@ -37,7 +38,9 @@ def _draw(ax, curve: dict[str, Any], *, style: str = "-", label_suffix: str = ""
     ax.set_ylabel("probability")
 
 
-def plot_language(curve: dict[str, Any], path: Path, *, model: str = "", layer: int | None = None, log: bool = False) -> Path:
+def plot_language(
+    curve: dict[str, Any], path: Path, *, model: str = "", layer: int | None = None, log: bool = False
+) -> Path:
     """P_en vs P_target over layers for one language (Figures 1 and 4), layer n dotted."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
     _draw(ax, curve, layer=layer, log=log)
@@ -46,8 +49,9 @@ def plot_language(curve: dict[str, Any], path: Path, *, model: str = "", layer: 
     return save_figure(fig, path)
 
 
-def plot_grid(curves: dict[str, dict[str, Any]], path: Path, *, model: str = "", layer: int | None = None,
-              log: bool = False) -> Path:
+def plot_grid(
+    curves: dict[str, dict[str, Any]], path: Path, *, model: str = "", layer: int | None = None, log: bool = False
+) -> Path:
     """All languages side by side, three per row."""
     cols = min(3, len(curves))
     rows = -(-len(curves) // cols)
@@ -56,14 +60,21 @@ def plot_grid(curves: dict[str, dict[str, Any]], path: Path, *, model: str = "",
         _draw(ax, curve, layer=layer, log=log)
         ax.set_title(f"{languages.get(lang).name} (N={curve['n']})", fontsize=10)
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(curves):]:
+    for ax in list(axes.flat)[len(curves) :]:
         ax.axis("off")
     fig.suptitle(f"{model}: logit lens, P(English answer) vs P(target answer)", fontsize=11)
     return save_figure(fig, path)
 
 
-def plot_compare(before: dict[str, Any], after: dict[str, Any], path: Path, *, names: tuple[str, str] = ("before", "after"),
-                 layer: int | None = None, log: bool = False) -> Path:
+def plot_compare(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    path: Path,
+    *,
+    names: tuple[str, str] = ("before", "after"),
+    layer: int | None = None,
+    log: bool = False,
+) -> Path:
     """One language on two models (Figure 3): solid = ``names[0]``, dashed = ``names[1]``."""
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     _draw(ax, before, style="-", label_suffix=f" ({names[0]})", layer=layer, log=log)

@@ -20,7 +20,9 @@ SPIECE_MARKER = "\u2581"  # ▁
 
 def _gpt2_byte_decoder() -> dict[str, int]:
     """Inverse of GPT-2's ``bytes_to_unicode``: the printable stand-in character of each byte, to the byte."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    printable = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
     codes = printable[:]
     extra = 0
     for byte in range(256):

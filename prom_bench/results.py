@@ -39,10 +39,22 @@ from prom_bench.fileio import write_json_atomic
 
 SCHEMA = 1
 RECORD_SUFFIX = ".record.json"
-DEFAULT_RESULTS_DIR = Path("leaderboards") / "results"   # relative to the working directory, like the pipeline
+DEFAULT_RESULTS_DIR = Path("leaderboards") / "results"  # relative to the working directory, like the pipeline
 BENCHMARKS = ("xquad", "mlqa", "indicqa", "mgsm")
-REQUIRED_KEYS = ("schema", "model", "method", "lang", "task", "benchmark", "settings", "settings_id",
-                 "metrics", "n", "samples", "provenance")
+REQUIRED_KEYS = (
+    "schema",
+    "model",
+    "method",
+    "lang",
+    "task",
+    "benchmark",
+    "settings",
+    "settings_id",
+    "metrics",
+    "n",
+    "samples",
+    "provenance",
+)
 # Packages whose versions decide what a score means; recorded with every result.
 PROVENANCE_PACKAGES = ("torch", "transformers", "peft", "accelerate", "lm_eval", "datasets", "prom-bench")
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -73,7 +85,9 @@ def benchmark_of(task: str) -> str:
     for bench in BENCHMARKS:
         if re.search(rf"(^|_){bench}(_|$)", task):
             return bench
-    raise UserError(f"task '{task}' belongs to no known benchmark; valid: tasks named like prom_<{'|'.join(BENCHMARKS)}>_<lang>")
+    raise UserError(
+        f"task '{task}' belongs to no known benchmark; valid: tasks named like prom_<{'|'.join(BENCHMARKS)}>_<lang>"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -94,21 +108,43 @@ def _git_state() -> tuple[str | None, bool | None]:
     if not (_CHECKOUT / ".git").exists():
         return None, None
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_CHECKOUT, capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=_CHECKOUT,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip() != ""
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=_CHECKOUT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = (
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=_CHECKOUT,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+            != ""
+        )
     except (OSError, subprocess.SubprocessError):
         return None, None
     return commit or None, dirty
 
 
-def record_from(result: Any = None, *, model: Any, method: str, lang: str | None = None, task: str | None = None,
-                metrics: Mapping[str, float] | None = None, n: int | None = None,
-                samples: list[dict] | None = None, settings: Mapping[str, Any] | None = None,
-                config: Mapping[str, Any] | None = None, dataset: Mapping[str, Any] | None = None,
-                task_version: Any = None, seed: int | None = None, date: str | None = None,
-                **extra: Any) -> dict:
+def record_from(
+    result: Any = None,
+    *,
+    model: Any,
+    method: str,
+    lang: str | None = None,
+    task: str | None = None,
+    metrics: Mapping[str, float] | None = None,
+    n: int | None = None,
+    samples: list[dict] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    dataset: Mapping[str, Any] | None = None,
+    task_version: Any = None,
+    seed: int | None = None,
+    date: str | None = None,
+    **extra: Any,
+) -> dict:
     """Build a record with full provenance, the one way the pipeline and ``prom-bench eval`` make records.
 
     Args:
@@ -185,7 +221,9 @@ def _check(record: Mapping[str, Any], where: str) -> None:
         raise UserError(f"result record {where} has schema {record['schema']!r}; this prom-bench reads schema {SCHEMA}")
     for key, kind in (("settings", Mapping), ("metrics", Mapping), ("provenance", Mapping), ("samples", list)):
         if not isinstance(record[key], kind):
-            raise UserError(f"corrupt result record {where}: '{key}' must be a JSON {'list' if kind is list else 'object'}")
+            raise UserError(
+                f"corrupt result record {where}: '{key}' must be a JSON {'list' if kind is list else 'object'}"
+            )
     for name, value in record["metrics"].items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise UserError(f"corrupt result record {where}: metric '{name}' is {value!r}, not a number")
@@ -219,8 +257,13 @@ def record_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob(f"*{RECORD_SUFFIX}")
-                                if not any(part.startswith(".") for part in p.relative_to(path).parts)))
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob(f"*{RECORD_SUFFIX}")
+                    if not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
         elif path.is_file():
             files.append(path)
         else:

@@ -53,7 +53,9 @@ def _allowed_keys() -> tuple[set[str], set[str]]:
     from lm_eval.config.group import GroupConfig
     from lm_eval.config.task import TaskConfig
 
-    return {f.name for f in fields(TaskConfig)} | STRUCTURAL_KEYS, {f.name for f in fields(GroupConfig)} | STRUCTURAL_KEYS
+    return {f.name for f in fields(TaskConfig)} | STRUCTURAL_KEYS, {
+        f.name for f in fields(GroupConfig)
+    } | STRUCTURAL_KEYS
 
 
 def script_of(lang: str) -> str | None:
@@ -73,7 +75,7 @@ def check_file(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
 
     try:
         cfg = load_yaml(path, resolve_func=False)
-    except Exception as exc:  # noqa: BLE001 - any reason lm-eval would skip the file is reported
+    except Exception as exc:
         return None, [Problem(path, f"lm-eval cannot read it ({_one_line(exc)})")]
     task_keys, group_keys = _allowed_keys()
     if "group" in cfg:
@@ -120,7 +122,9 @@ def validate(root: Path, *, data_dir: Path | None = None, docs: int = 3) -> tupl
             problems.append(Problem(path, f"'{cfg['_kind']}' must be one name, got {name!r}"))
             continue
         if name in names:
-            problems.append(Problem(path, f"{cfg['_kind']} '{name}' is already defined in {names[name]}; lm-eval keeps only one"))
+            problems.append(
+                Problem(path, f"{cfg['_kind']} '{name}' is already defined in {names[name]}; lm-eval keeps only one")
+            )
             continue
         names[name] = path
         configs[path] = cfg
@@ -128,7 +132,9 @@ def validate(root: Path, *, data_dir: Path | None = None, docs: int = 3) -> tupl
     indexed = set(manager.all_tasks)
     for name, path in names.items():
         if name not in indexed:
-            problems.append(Problem(path, f"lm-eval's index skipped '{name}' (run with LMEVAL_LOG_LEVEL=DEBUG to see why)"))
+            problems.append(
+                Problem(path, f"lm-eval's index skipped '{name}' (run with LMEVAL_LOG_LEVEL=DEBUG to see why)")
+            )
     tasks = groups = 0
     bad_files = {p.path for p in problems if p.fatal}
     for path, cfg in configs.items():
@@ -163,21 +169,25 @@ def _check_task(path: Path, name: str, manager, docs: int) -> list[Problem]:
         task = manager.load([name])["tasks"][name]
     except FileNotFoundError as exc:  # the data dir lacks this cell: nothing wrong with the YAML
         return [Problem(path, f"not built: {_one_line(exc)}", fatal=False)]
-    except Exception as exc:  # noqa: BLE001 - a task lm-eval cannot build is one line in the report
+    except Exception as exc:
         return [Problem(path, f"lm-eval cannot build '{name}' ({_one_line(exc)})")]
     problems = []
     config = task.config
     lang = (config.dataset_kwargs or {}).get("lang")
     script = script_of(lang) if lang else None
     if script is None:
-        problems.append(Problem(path, f"dataset_kwargs.lang '{lang}' has no known script; add it to the language table"))
+        problems.append(
+            Problem(path, f"dataset_kwargs.lang '{lang}' has no known script; add it to the language table")
+        )
     until = (config.generation_kwargs or {}).get("until")
     if config.output_type == "generate_until" and not until:
-        problems.append(Problem(path, "generation_kwargs.until is empty: generation runs to max_gen_toks on every item"))
+        problems.append(
+            Problem(path, "generation_kwargs.until is empty: generation runs to max_gen_toks on every item")
+        )
     try:
         with contextlib.redirect_stderr(io.StringIO()):  # lm-eval draws a progress bar per request build
             task.build_all_requests(limit=docs, rank=0, world_size=1)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return problems + [Problem(path, f"lm-eval cannot build requests for '{name}' ({_one_line(exc)})")]
     if not task.instances:
         return problems + [Problem(path, f"'{name}' has no documents")]
@@ -192,7 +202,12 @@ def _check_task(path: Path, name: str, manager, docs: int) -> list[Problem]:
         if script is not None:
             share = languages.script_share(labels, script)
             if share < LABEL_SCRIPT_SHARE:
-                problems.append(Problem(path, f"prompt words {' '.join(labels.split())!r} are {share:.0%} {script} script, "
-                                              f"expected the script of '{lang}'"))
+                problems.append(
+                    Problem(
+                        path,
+                        f"prompt words {' '.join(labels.split())!r} are {share:.0%} {script} script, "
+                        f"expected the script of '{lang}'",
+                    )
+                )
                 break
     return problems

@@ -35,10 +35,16 @@ def test_codes_match_real_flores_and_ntrex_files(shared_data):
 
 def test_script_detection_on_real_flores_sentences(shared_data):
     for lang in languages.LANGUAGES.values():
-        lines = (shared_data / "flores200_devtest" / f"{lang.flores}.devtest").read_text(encoding="utf-8").splitlines()[:50]
+        lines = (
+            (shared_data / "flores200_devtest" / f"{lang.flores}.devtest").read_text(encoding="utf-8").splitlines()[:50]
+        )
         for line in lines:
             assert languages.in_script(line, lang.code), (lang.code, line)
         # and a sentence of another script is rejected
         other = "th" if lang.script != "Thai" else "ar"
-        other_line = (shared_data / "flores200_devtest" / f"{languages.get(other).flores}.devtest").read_text(encoding="utf-8").splitlines()[0]
+        other_line = (
+            (shared_data / "flores200_devtest" / f"{languages.get(other).flores}.devtest")
+            .read_text(encoding="utf-8")
+            .splitlines()[0]
+        )
         assert not languages.in_script(other_line, lang.code), (lang.code, other_line)

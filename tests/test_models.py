@@ -8,8 +8,15 @@ from prom_bench import languages, models
 from prom_bench.errors import UserError
 
 SAMPLES = {  # one short phrase per script; the FLORES test below uses real sentences when present
-    "ar": "اللغة العربية", "bn": "বাংলা ভাষা", "el": "ελληνική γλώσσα", "ml": "മലയാളം ഭാഷ", "mr": "मराठी भाषा",
-    "sw": "lugha ya Kiswahili", "ta": "தமிழ் மொழி", "te": "తెలుగు భాష", "th": "ภาษาไทย",
+    "ar": "اللغة العربية",
+    "bn": "বাংলা ভাষা",
+    "el": "ελληνική γλώσσα",
+    "ml": "മലയാളം ഭാഷ",
+    "mr": "मराठी भाषा",
+    "sw": "lugha ya Kiswahili",
+    "ta": "தமிழ் மொழி",
+    "te": "తెలుగు భాష",
+    "th": "ภาษาไทย",
 }
 
 
@@ -37,7 +44,11 @@ def test_default_model_tokenizes_all_nine_scripts(shared_data):
     tokenizer = AutoTokenizer.from_pretrained(ref.path)
     assert tokenizer("Hello world", add_special_tokens=False).input_ids == [19556, 905]
     for code in languages.PAPER_LANGS:
-        line = (shared_data / "flores200_devtest" / f"{languages.get(code).flores}.devtest").read_text(encoding="utf-8").splitlines()[0]
+        line = (
+            (shared_data / "flores200_devtest" / f"{languages.get(code).flores}.devtest")
+            .read_text(encoding="utf-8")
+            .splitlines()[0]
+        )
         _roundtrip(tokenizer, line)
 
 

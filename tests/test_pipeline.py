@@ -11,8 +11,11 @@ from prom_bench.results import load_records
 
 def _config(tmp_path, **flags):
     overrides = ["train.max_steps=2", "eval.limit=2", "workers=1", "regulation=paper", "eval.max_gen_toks=8"]
-    return cfg.load("demo", overrides=overrides + flags.pop("overrides", []),
-                    flags={"model": "tiny", "out": str(tmp_path / "runs"), "results": str(tmp_path / "results"), **flags})
+    return cfg.load(
+        "demo",
+        overrides=overrides + flags.pop("overrides", []),
+        flags={"model": "tiny", "out": str(tmp_path / "runs"), "results": str(tmp_path / "results"), **flags},
+    )
 
 
 @pytest.fixture
@@ -33,7 +36,8 @@ def test_run_records_reuse_and_force(tmp_path, count_evaluations, monkeypatch):
     records = pipeline.run(config)
     # ar has two cells (XQuAD, MLQA); three methods -> six records, also on disk
     assert sorted((r["method"], r["task"]) for r in records) == sorted(
-        (m, t) for m in ("base", "t", "prom") for t in ("prom_xquad_ar", "prom_mlqa_ar"))
+        (m, t) for m in ("base", "t", "prom") for t in ("prom_xquad_ar", "prom_mlqa_ar")
+    )
     assert len(load_records([tmp_path / "results"])) == 6
     by_method = {r["method"]: r for r in records}
     # the paper's regulation for ar: no English pivot, so PROM is t exactly and shares its training
@@ -91,17 +95,36 @@ def test_parallel_workers_give_the_same_records(tmp_path):
     serial = pipeline.run(_config(tmp_path / "a", langs="el,sw", methods="base"))
     parallel = pipeline.run(_config(tmp_path / "b", langs="el,sw", methods="base", overrides=["workers=2"]))
     key = lambda r: r["task"]  # noqa: E731
-    assert [(r["task"], r["metrics"], r["samples"]) for r in sorted(serial, key=key)] == \
-           [(r["task"], r["metrics"], r["samples"]) for r in sorted(parallel, key=key)]
+    assert [(r["task"], r["metrics"], r["samples"]) for r in sorted(serial, key=key)] == [
+        (r["task"], r["metrics"], r["samples"]) for r in sorted(parallel, key=key)
+    ]
 
 
 def test_sweep_renders_table_4_from_a_grid(tmp_path, monkeypatch, capsys):
     from prom_bench.cli import main
 
     monkeypatch.chdir(tmp_path)
-    args = ["sweep", "--lang", "th", "--grid", "train.pivot_weight=0.1,0.3",
-            "--set", "model=tiny", "--set", "train.max_steps=1", "--set", "eval.limit=1", "--set", "workers=1",
-            "--set", "eval.max_gen_toks=4", "--set", "out=runs", "--set", "results=results"]
+    args = [
+        "sweep",
+        "--lang",
+        "th",
+        "--grid",
+        "train.pivot_weight=0.1,0.3",
+        "--set",
+        "model=tiny",
+        "--set",
+        "train.max_steps=1",
+        "--set",
+        "eval.limit=1",
+        "--set",
+        "workers=1",
+        "--set",
+        "eval.max_gen_toks=4",
+        "--set",
+        "out=runs",
+        "--set",
+        "results=results",
+    ]
     with pytest.raises(SystemExit) as done:
         main(args)
     assert done.value.code == 0

@@ -69,8 +69,10 @@ def stop_after_block(decoder: nn.Module, n: int):
     depth = config.num_hidden_layers
 
     def guard(module, args):
-        raise EarlyExitUnsupported(f"{type(decoder).__name__} does not stop at config.num_hidden_layers; "
-                                   "early_exit is unsupported for this architecture, turn it off")
+        raise EarlyExitUnsupported(
+            f"{type(decoder).__name__} does not stop at config.num_hidden_layers; "
+            "early_exit is unsupported for this architecture, turn it off"
+        )
 
     handle = decoder.layers[n].register_forward_pre_hook(guard)
     config.num_hidden_layers = n

@@ -42,8 +42,10 @@ def install_hooks(accelerator) -> None:
         state = load_file(str(Path(input_dir) / MODEL_FILE))
         names = {name for name, p in model.named_parameters() if p.requires_grad}
         if set(state) != names:
-            raise ValueError(f"checkpoint {input_dir} holds different trainable weights than this run "
-                             f"({len(set(state) ^ names)} names differ); use a fresh output folder")
+            raise ValueError(
+                f"checkpoint {input_dir} holds different trainable weights than this run "
+                f"({len(set(state) ^ names)} names differ); use a fresh output folder"
+            )
         model.load_state_dict(state, strict=False)
         models.pop(0)  # loaded here; accelerate loads the rest (optimizer, scheduler, RNG)
 
@@ -77,11 +79,14 @@ def latest(checkpoints_dir: Path) -> Path | None:
 def restore(accelerator, checkpoint: Path, resolved_config: dict) -> int:
     """Load a checkpoint into the prepared objects; returns its step. Refuses one made with other settings."""
     saved = json.loads((checkpoint / CONFIG_FILE).read_text())
-    differ = sorted(k for k in set(saved) | set(resolved_config)
-                    if k not in RESUME_FREE and saved.get(k) != resolved_config.get(k))
+    differ = sorted(
+        k for k in set(saved) | set(resolved_config) if k not in RESUME_FREE and saved.get(k) != resolved_config.get(k)
+    )
     if differ:
         key = differ[0]
-        raise ValueError(f"checkpoint {checkpoint.name} was made with other settings ({key}: {saved.get(key)!r} there, "
-                         f"{resolved_config.get(key)!r} now); use a fresh output folder or resume=False")
+        raise ValueError(
+            f"checkpoint {checkpoint.name} was made with other settings ({key}: {saved.get(key)!r} there, "
+            f"{resolved_config.get(key)!r} now); use a fresh output folder or resume=False"
+        )
     accelerator.load_state(str(checkpoint))
     return json.loads((checkpoint / STATE_FILE).read_text())["step"]

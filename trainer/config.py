@@ -25,42 +25,90 @@ TRACKERS = ("none", "tensorboard", "wandb")
 class TrainConfig:
     """Settings of one training run. Defaults: LoRA on a laptop-sized budget; the paper's PROM hyper-parameters."""
 
-    objective: str = field(default="sft", metadata={"help": "sft: token-mean cross-entropy over all supervised tokens (t, t+e); "
-                                                           "pivot: PROM, lambda * L_n,e + L_N,t"})
-    pivot_layer: float = field(default=0.75, metadata={"help": "n: block whose output feeds the pivot loss; an int is a 1-based block "
-                                                                "index (paper: 24 of 32), a float in (0, 1) a fraction of depth (0.75 = 24/32)"})
-    label_smoothing: float = field(default=0.1, metadata={"help": "alpha: label smoothing of the English layer-n loss, in [0, 1)"})
-    pivot_weight: float = field(default=0.1, metadata={"help": "lambda: weight of the English layer-n loss (>= 0); 0 drops English data entirely"})
-    pivot_head: str = field(default="shared", metadata={"help": "head applied to layer n after the final norm: shared (the model's lm_head, "
-                                                                 "the logit lens the probe measures), copy (trainable copy, dropped after "
-                                                                 "training), frozen (copy of the pretrained head, never trained)"})
-    early_exit: bool = field(default=False, metadata={"help": "role-homogeneous micro-batches; English ones stop at block n (pivot only)"})
+    objective: str = field(
+        default="sft",
+        metadata={
+            "help": "sft: token-mean cross-entropy over all supervised tokens (t, t+e); "
+            "pivot: PROM, lambda * L_n,e + L_N,t"
+        },
+    )
+    pivot_layer: float = field(
+        default=0.75,
+        metadata={
+            "help": "n: block whose output feeds the pivot loss; an int is a 1-based block "
+            "index (paper: 24 of 32), a float in (0, 1) a fraction of depth (0.75 = 24/32)"
+        },
+    )
+    label_smoothing: float = field(
+        default=0.1, metadata={"help": "alpha: label smoothing of the English layer-n loss, in [0, 1)"}
+    )
+    pivot_weight: float = field(
+        default=0.1,
+        metadata={"help": "lambda: weight of the English layer-n loss (>= 0); 0 drops English data entirely"},
+    )
+    pivot_head: str = field(
+        default="shared",
+        metadata={
+            "help": "head applied to layer n after the final norm: shared (the model's lm_head, "
+            "the logit lens the probe measures), copy (trainable copy, dropped after "
+            "training), frozen (copy of the pretrained head, never trained)"
+        },
+    )
+    early_exit: bool = field(
+        default=False, metadata={"help": "role-homogeneous micro-batches; English ones stop at block n (pivot only)"}
+    )
     lora: bool = field(default=True, metadata={"help": "train LoRA adapters (peft) instead of all weights"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling alpha"})
     lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA input"})
-    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"],
-                                           metadata={"help": "module names LoRA adapts (e.g. q_proj v_proj, as in Bactrian-X)"})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "v_proj"],
+        metadata={"help": "module names LoRA adapts (e.g. q_proj v_proj, as in Bactrian-X)"},
+    )
     lr: float = field(default=2e-4, metadata={"help": "peak learning rate of AdamW (paper, full fine-tuning: 2e-5)"})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
-    warmup_ratio: float = field(default=0.03, metadata={"help": "fraction of optimizer steps spent warming up linearly"})
+    warmup_ratio: float = field(
+        default=0.03, metadata={"help": "fraction of optimizer steps spent warming up linearly"}
+    )
     scheduler: str = field(default="cosine", metadata={"help": "learning-rate decay after warm-up: cosine or linear"})
     epochs: float = field(default=3.0, metadata={"help": "passes over the data (used when max_steps is -1)"})
     max_steps: int = field(default=-1, metadata={"help": "optimizer steps to run; -1 = derive from epochs"})
     per_device_batch_size: int = field(default=4, metadata={"help": "examples per micro-batch on each process"})
     grad_accum: int = field(default=1, metadata={"help": "micro-batches per optimizer step"})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "clip the global gradient norm to this; 0 = no clipping"})
+    max_grad_norm: float = field(
+        default=1.0, metadata={"help": "clip the global gradient norm to this; 0 = no clipping"}
+    )
     max_length: int = field(default=512, metadata={"help": "maximum tokens per example (prompt + response + EOS)"})
-    truncation: str = field(default="right", metadata={"help": "over-long examples: right (cut the end; drop if no response token "
-                                                                "is left) or drop (skip the example)"})
-    precision: str = field(default="fp32", metadata={"help": "fp32, or bf16 (autocast; frozen LoRA base weights stored in bf16)"})
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute block activations in backward to save memory"})
-    logits_chunk_size: int = field(default=1024, metadata={"help": "supervised positions per logits chunk; more than one chunk "
-                                                                    "recomputes each chunk's logits in backward instead of storing them"})
+    truncation: str = field(
+        default="right",
+        metadata={
+            "help": "over-long examples: right (cut the end; drop if no response token "
+            "is left) or drop (skip the example)"
+        },
+    )
+    precision: str = field(
+        default="fp32", metadata={"help": "fp32, or bf16 (autocast; frozen LoRA base weights stored in bf16)"}
+    )
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "recompute block activations in backward to save memory"}
+    )
+    logits_chunk_size: int = field(
+        default=1024,
+        metadata={
+            "help": "supervised positions per logits chunk; more than one chunk "
+            "recomputes each chunk's logits in backward instead of storing them"
+        },
+    )
     seed: int = field(default=0, metadata={"help": "seed of weights init (LoRA, dropout) and of the data order"})
-    save_steps: int = field(default=0, metadata={"help": "checkpoint every this many steps into checkpoints/step-N; 0 = none"})
-    resume: bool = field(default=True, metadata={"help": "continue from the newest checkpoint in the output folder if there is one"})
-    logging: str = field(default="none", metadata={"help": "experiment tracker through accelerate: none, tensorboard or wandb"})
+    save_steps: int = field(
+        default=0, metadata={"help": "checkpoint every this many steps into checkpoints/step-N; 0 = none"}
+    )
+    resume: bool = field(
+        default=True, metadata={"help": "continue from the newest checkpoint in the output folder if there is one"}
+    )
+    logging: str = field(
+        default="none", metadata={"help": "experiment tracker through accelerate: none, tensorboard or wandb"}
+    )
 
     def validate(self) -> None:
         """Checks that need only the config. Raises ``ValueError`` with one line."""
@@ -75,13 +123,20 @@ class TrainConfig:
         if not self.pivot_weight >= 0.0 or math.isinf(self.pivot_weight):
             raise ValueError(f"pivot_weight (lambda) {self.pivot_weight} must be a finite number >= 0")
         if isinstance(self.pivot_layer, bool) or not isinstance(self.pivot_layer, (int, float)):
-            raise ValueError(f"pivot_layer {self.pivot_layer!r} must be a block index (int) or a fraction of depth in (0, 1)")
+            raise ValueError(
+                f"pivot_layer {self.pivot_layer!r} must be a block index (int) or a fraction of depth in (0, 1)"
+            )
         if isinstance(self.pivot_layer, float) and not 0.0 < self.pivot_layer < 1.0:
-            raise ValueError(f"pivot_layer {self.pivot_layer} as a fraction of depth must be in (0, 1); give an int for a block index")
+            raise ValueError(
+                f"pivot_layer {self.pivot_layer} as a fraction of depth must be in (0, 1); give an int for a "
+                "block index"
+            )
         if isinstance(self.pivot_layer, int) and self.pivot_layer < 1:
             raise ValueError(f"pivot_layer {self.pivot_layer} is outside 1..N-1 (blocks are numbered from 1)")
         if self.early_exit and self.objective != "pivot":
-            raise ValueError("early_exit needs objective 'pivot' (only the pivot loss stops English micro-batches at block n)")
+            raise ValueError(
+                "early_exit needs objective 'pivot' (only the pivot loss stops English micro-batches at block n)"
+            )
         for name in ("per_device_batch_size", "grad_accum", "max_length", "logits_chunk_size", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} {getattr(self, name)} must be >= 1")
@@ -130,7 +185,9 @@ def resolve_pivot_layer(pivot_layer: float, num_layers: int) -> int:
     else:
         n = int(pivot_layer)
     if not 1 <= n <= num_layers - 1:
-        raise ValueError(f"pivot_layer {pivot_layer} gives block {n}, outside 1..{num_layers - 1} for this {num_layers}-block model")
+        raise ValueError(
+            f"pivot_layer {pivot_layer} gives block {n}, outside 1..{num_layers - 1} for this {num_layers}-block model"
+        )
     return n
 
 

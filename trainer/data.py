@@ -42,8 +42,16 @@ class BatchPlan:
         homogeneous: one role per micro-batch (for English early exit).
     """
 
-    def __init__(self, examples: list[Encoded], *, per_device_batch_size: int, world_size: int, grad_accum: int,
-                 seed: int, homogeneous: bool):
+    def __init__(
+        self,
+        examples: list[Encoded],
+        *,
+        per_device_batch_size: int,
+        world_size: int,
+        grad_accum: int,
+        seed: int,
+        homogeneous: bool,
+    ):
         if not examples:
             raise ValueError("no training examples (after filtering and truncation)")
         self.examples = examples
@@ -62,14 +70,18 @@ class BatchPlan:
             generator = torch.Generator().manual_seed(self.seed * 100_003 + index)
             order = torch.randperm(len(self.examples), generator=generator).tolist()
             if not self.homogeneous:
-                batches = [MicroBatch(tuple(order[i:i + self.global_batch]), "mixed")
-                           for i in range(0, len(order), self.global_batch)]
+                batches = [
+                    MicroBatch(tuple(order[i : i + self.global_batch]), "mixed")
+                    for i in range(0, len(order), self.global_batch)
+                ]
             else:
                 batches = []
                 for role_id, role in ((ENGLISH, "english"), (1 - ENGLISH, "target")):
                     rows = [i for i in order if self.examples[i].role == role_id]
-                    batches += [MicroBatch(tuple(rows[i:i + self.global_batch]), role)
-                                for i in range(0, len(rows), self.global_batch)]
+                    batches += [
+                        MicroBatch(tuple(rows[i : i + self.global_batch]), role)
+                        for i in range(0, len(rows), self.global_batch)
+                    ]
                 shuffle = torch.randperm(len(batches), generator=generator).tolist()
                 batches = [batches[i] for i in shuffle]
             self._epochs = {index: batches}  # only the current epoch is kept
@@ -82,7 +94,10 @@ class BatchPlan:
     def window(self, step: int) -> list[MicroBatch]:
         """The global micro-batches of optimizer step ``step`` (0-based)."""
         first = step * self.grad_accum
-        return [self.epoch(k // self.micro_per_epoch)[k % self.micro_per_epoch] for k in range(first, first + self.grad_accum)]
+        return [
+            self.epoch(k // self.micro_per_epoch)[k % self.micro_per_epoch]
+            for k in range(first, first + self.grad_accum)
+        ]
 
     def counts(self, window: list[MicroBatch]) -> TokenCounts:
         """Supervised tokens of the window over all ranks, by role: every rank computes the same numbers."""
@@ -102,7 +117,7 @@ class BatchPlan:
         A short last micro-batch may leave a rank with nothing; it then runs one fully masked copy of an
         example, which contributes zero loss but keeps the ranks' collectives in step.
         """
-        rows = [self.examples[i] for i in batch.rows[rank * self.per_device:(rank + 1) * self.per_device]]
+        rows = [self.examples[i] for i in batch.rows[rank * self.per_device : (rank + 1) * self.per_device]]
         if not rows:
             first = self.examples[batch.rows[0]]
             rows = [Encoded(first.input_ids, [IGNORE] * len(first.labels), first.role)]

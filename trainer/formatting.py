@@ -53,8 +53,14 @@ def prompt_text(example: dict) -> str:
 
 def translation_example(source: str, translation: str, language: str, **fields) -> dict:
     """An English->target translation sample (s_e->t) as an instruction, role ``target``."""
-    return {"instruction": TRANSLATION_INSTRUCTION.format(language=language), "input": source, "output": translation,
-            "role": "target", "part": "s_e2t", **fields}
+    return {
+        "instruction": TRANSLATION_INSTRUCTION.format(language=language),
+        "input": source,
+        "output": translation,
+        "role": "target",
+        "part": "s_e2t",
+        **fields,
+    }
 
 
 def encode(example: dict, tokenizer, max_length: int, truncation: str = "right") -> Encoded | None:

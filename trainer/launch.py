@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, required=True, help="JSON file of TrainConfig settings")
     parser.add_argument("--model", required=True, help="model folder or hub id")
     parser.add_argument("--data", type=Path, required=True, help="train.jsonl of training examples")
-    parser.add_argument("--output-dir", type=Path, required=True, help="folder for the adapter/model, config, checkpoints")
+    parser.add_argument(
+        "--output-dir", type=Path, required=True, help="folder for the adapter/model, config, checkpoints"
+    )
     args = parser.parse_args(argv)
     try:
         cfg = TrainConfig.from_dict(json.loads(args.config.read_text()))

@@ -21,7 +21,15 @@ from trainer import checkpoint
 from trainer.config import TrainConfig
 from trainer.data import BatchPlan
 from trainer.formatting import ENGLISH, collate, encode
-from trainer.model import ENGLISH_ONLY, MIXED, PromModel, add_lora, enable_gradient_checkpointing, load_causal_lm, validate_for_model
+from trainer.model import (
+    ENGLISH_ONLY,
+    MIXED,
+    PromModel,
+    add_lora,
+    enable_gradient_checkpointing,
+    load_causal_lm,
+    validate_for_model,
+)
 from trainer.progress import ProgressReporter
 
 
@@ -82,8 +90,14 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
     # lambda = 0: English examples contribute nothing, so they are not even tokenised.
     kept = [ex for ex in examples if cfg.uses_pivot or cfg.objective == "sft" or ex.get("role") != "english"]
     encoded = [e for e in (encode(ex, tokenizer, cfg.max_length, cfg.truncation) for ex in kept) if e is not None]
-    plan = BatchPlan(encoded, per_device_batch_size=cfg.per_device_batch_size, world_size=accelerator.num_processes,
-                     grad_accum=cfg.grad_accum, seed=cfg.seed, homogeneous=cfg.early_exit)
+    plan = BatchPlan(
+        encoded,
+        per_device_batch_size=cfg.per_device_batch_size,
+        world_size=accelerator.num_processes,
+        grad_accum=cfg.grad_accum,
+        seed=cfg.seed,
+        homogeneous=cfg.early_exit,
+    )
     total_steps = cfg.max_steps if cfg.max_steps > 0 else plan.steps_for(cfg.epochs)
 
     if cfg.gradient_checkpointing:
@@ -91,26 +105,45 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
     if cfg.lora:
         causal_lm = add_lora(causal_lm, cfg)
     with torch.random.fork_rng(devices=[]):  # a copied head must not shift the RNG stream between methods
-        model = PromModel(causal_lm, objective=cfg.objective, pivot_layer=pivot_layer, pivot_weight=cfg.pivot_weight,
-                          label_smoothing=cfg.label_smoothing, pivot_head=cfg.pivot_head, chunk_size=cfg.logits_chunk_size)
+        model = PromModel(
+            causal_lm,
+            objective=cfg.objective,
+            pivot_layer=pivot_layer,
+            pivot_weight=cfg.pivot_weight,
+            label_smoothing=cfg.label_smoothing,
+            pivot_head=cfg.pivot_head,
+            chunk_size=cfg.logits_chunk_size,
+        )
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     # Not prepared: accelerate's scheduler wrapper would step once per process; we count optimizer steps.
-    scheduler = get_scheduler(cfg.scheduler, optimizer, num_warmup_steps=math.ceil(cfg.warmup_ratio * total_steps),
-                              num_training_steps=total_steps)
+    scheduler = get_scheduler(
+        cfg.scheduler,
+        optimizer,
+        num_warmup_steps=math.ceil(cfg.warmup_ratio * total_steps),
+        num_training_steps=total_steps,
+    )
     deepspeed = accelerator.distributed_type == DistributedType.DEEPSPEED
     if deepspeed:
         # DeepSpeed wants the micro-batch size in its config; we feed batches ourselves, not a prepared loader.
-        accelerator.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = cfg.per_device_batch_size
+        accelerator.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = (
+            cfg.per_device_batch_size
+        )
     model, optimizer = accelerator.prepare(model, optimizer)
     accelerator.register_for_checkpointing(scheduler)
     checkpoint.install_hooks(accelerator)
 
-    resolved = {**cfg.to_dict(), "model_path": str(model_path), "pivot_layer_resolved": pivot_layer,
-                "num_layers": causal_lm.config.num_hidden_layers, "world_size": accelerator.num_processes,
-                "total_steps": total_steps, "examples": len(encoded),
-                "english_examples": sum(e.role == ENGLISH for e in encoded)}
+    resolved = {
+        **cfg.to_dict(),
+        "model_path": str(model_path),
+        "pivot_layer_resolved": pivot_layer,
+        "num_layers": causal_lm.config.num_hidden_layers,
+        "world_size": accelerator.num_processes,
+        "total_steps": total_steps,
+        "examples": len(encoded),
+        "english_examples": sum(e.role == ENGLISH for e in encoded),
+    }
     checkpoints_dir = output_dir / "checkpoints"
     start = 0
     if cfg.resume and (found := checkpoint.latest(checkpoints_dir)) is not None:
@@ -152,8 +185,16 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
             sums = accelerator.reduce(torch.stack([pivot_sum, target_sum]), reduction="sum").tolist()
             seconds += time.perf_counter() - began
             tokens_done += plan.tokens(window)
-            record = _step_record(cfg, step + 1, total_steps, sums, counts, plan.tokens(window),
-                                  time.perf_counter() - began, scheduler.get_last_lr()[0])
+            record = _step_record(
+                cfg,
+                step + 1,
+                total_steps,
+                sums,
+                counts,
+                plan.tokens(window),
+                time.perf_counter() - began,
+                scheduler.get_last_lr()[0],
+            )
             history.append(record)
             reporter.update(record)
             if cfg.logging != "none":
@@ -165,14 +206,24 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
     if cfg.logging != "none":
         accelerator.end_training()
     last = history[-1] if history else {"loss": float("nan"), "loss_pivot": None, "loss_target": float("nan")}
-    return TrainResult(output_dir=output_dir, adapter_path=adapter_path, model_path=full_path, steps=total_steps,
-                       loss=last["loss"], loss_pivot=last["loss_pivot"], loss_target=last["loss_target"],
-                       train_seconds=seconds, tokens_per_s=tokens_done / seconds if seconds else 0.0,
-                       config=resolved, history=history)
+    return TrainResult(
+        output_dir=output_dir,
+        adapter_path=adapter_path,
+        model_path=full_path,
+        steps=total_steps,
+        loss=last["loss"],
+        loss_pivot=last["loss_pivot"],
+        loss_target=last["loss_target"],
+        train_seconds=seconds,
+        tokens_per_s=tokens_done / seconds if seconds else 0.0,
+        config=resolved,
+        history=history,
+    )
 
 
-def _step_record(cfg: TrainConfig, step: int, total: int, sums: list[float], counts, tokens: int, seconds: float,
-                 lr: float) -> dict:
+def _step_record(
+    cfg: TrainConfig, step: int, total: int, sums: list[float], counts, tokens: int, seconds: float, lr: float
+) -> dict:
     """Window means of each term (the quantities the loss was normalised to), for the bar and the trackers."""
     pivot_sum, target_sum = sums
     if cfg.uses_pivot:
@@ -183,8 +234,15 @@ def _step_record(cfg: TrainConfig, step: int, total: int, sums: list[float], cou
         loss_pivot = None
         denominator = counts.total if cfg.objective == "sft" else counts.target
         loss = loss_target = target_sum / denominator if denominator else 0.0
-    return {"step": step, "total": total, "loss": loss, "loss_pivot": loss_pivot, "loss_target": loss_target,
-            "tokens_per_s": tokens / seconds if seconds else 0.0, "lr": lr}
+    return {
+        "step": step,
+        "total": total,
+        "loss": loss,
+        "loss_pivot": loss_pivot,
+        "loss_target": loss_target,
+        "tokens_per_s": tokens / seconds if seconds else 0.0,
+        "lr": lr,
+    }
 
 
 def _save_final(accelerator, model, tokenizer, output_dir: Path, cfg: TrainConfig, resolved: dict):
@@ -197,7 +255,7 @@ def _save_final(accelerator, model, tokenizer, output_dir: Path, cfg: TrainConfi
     final, staging = output_dir / name, output_dir / f".{name}.tmp"
     if accelerator.is_main_process:
         prefix = "causal_lm."
-        lm_state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        lm_state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         causal_lm = accelerator.unwrap_model(model).causal_lm
         shutil.rmtree(staging, ignore_errors=True)
         causal_lm.save_pretrained(str(staging), state_dict=lm_state, safe_serialization=True)

@@ -61,8 +61,10 @@ def decoder_parts(causal_lm: nn.Module):
     blocks = next((getattr(decoder, n) for n in ("layers", "h", "blocks") if hasattr(decoder, n)), None)
     norm = next((getattr(decoder, n) for n in ("norm", "ln_f", "final_layernorm") if hasattr(decoder, n)), None)
     if blocks is None or norm is None:
-        raise ValueError(f"cannot find the decoder blocks and final norm of a '{type(base).__name__}'; supported: "
-                         "LLaMA-, Mistral-, Qwen- and GPT-2-style decoders")
+        raise ValueError(
+            f"cannot find the decoder blocks and final norm of a '{type(base).__name__}'; supported: "
+            "LLaMA-, Mistral-, Qwen- and GPT-2-style decoders"
+        )
     return decoder, blocks, norm, base.get_output_embeddings()
 
 
@@ -74,7 +76,10 @@ def validate_for_model(cfg: TrainConfig, causal_lm: nn.Module) -> int | None:
         names = {name.rsplit(".", 1)[-1] for name, module in causal_lm.named_modules() if isinstance(module, nn.Linear)}
         missing = [t for t in cfg.lora_target_modules if t not in names]
         if missing:
-            raise ValueError(f"lora_target_modules {', '.join(missing)} not in this model; its linear modules: {', '.join(sorted(names))}")
+            raise ValueError(
+                f"lora_target_modules {', '.join(missing)} not in this model; "
+                f"its linear modules: {', '.join(sorted(names))}"
+            )
     return n
 
 
@@ -91,8 +96,13 @@ def add_lora(causal_lm: nn.Module, cfg: TrainConfig) -> nn.Module:
     """Wrap in peft LoRA; adapter weights stay fp32 even on a bf16 base."""
     from peft import LoraConfig, get_peft_model
 
-    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=list(cfg.lora_target_modules), task_type="CAUSAL_LM")
+    lora = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=list(cfg.lora_target_modules),
+        task_type="CAUSAL_LM",
+    )
     with warnings.catch_warnings():  # peft calls a transformers API that transformers 5 deprecates
         warnings.filterwarnings("ignore", category=FutureWarning)
         return get_peft_model(causal_lm, lora, autocast_adapter_dtype=True)
@@ -111,9 +121,17 @@ class PromModel(nn.Module):
         chunk_size: supervised positions per logits chunk.
     """
 
-    def __init__(self, causal_lm: nn.Module, *, objective: str = "sft", pivot_layer: int | None = None,
-                 pivot_weight: float = 0.0, label_smoothing: float = 0.0, pivot_head: str = "shared",
-                 chunk_size: int = 1024):
+    def __init__(
+        self,
+        causal_lm: nn.Module,
+        *,
+        objective: str = "sft",
+        pivot_layer: int | None = None,
+        pivot_weight: float = 0.0,
+        label_smoothing: float = 0.0,
+        pivot_head: str = "shared",
+        chunk_size: int = 1024,
+    ):
         super().__init__()
         self.causal_lm = causal_lm
         self.objective, self.pivot_weight, self.label_smoothing = objective, pivot_weight, label_smoothing
@@ -129,8 +147,16 @@ class PromModel(nn.Module):
                 self.pivot_head = _copy_head(lm_head, trainable=pivot_head == "copy")
             self._capture = LayerCapture(blocks[pivot_layer - 1])
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, targets: torch.Tensor,
-                english: torch.Tensor, target: torch.Tensor, counts: TokenCounts, role: str = MIXED) -> dict:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        targets: torch.Tensor,
+        english: torch.Tensor,
+        target: torch.Tensor,
+        counts: TokenCounts,
+        role: str = MIXED,
+    ) -> dict:
         """Loss of one micro-batch.
 
         Args:
@@ -151,23 +177,31 @@ class PromModel(nn.Module):
             states, labels = _at(mask, hidden, targets)
             target_sum = head_cross_entropy_sum(states, lm_head, labels, chunk_size=self.chunk_size)
             # pivot with lambda = 0: the last-layer loss over target tokens alone (English data was not loaded)
-            loss = sft_loss(target_sum, counts) if self.objective == "sft" else token_mean(target_sum, counts.target, counts.world_size)
+            loss = (
+                sft_loss(target_sum, counts)
+                if self.objective == "sft"
+                else token_mean(target_sum, counts.target, counts.world_size)
+            )
             return {"loss": loss, "pivot_sum": zero, "target_sum": target_sum.detach()}
         pivot_head = self.pivot_head if self.pivot_head is not None else lm_head
         if role == ENGLISH_ONLY:
             # Early exit: blocks n+1..N never run; the decoder's own final norm is applied to h_n.
             with stop_after_block(decoder, self.pivot_layer):
-                pivot_state = decoder(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+                pivot_state = decoder(
+                    input_ids=input_ids, attention_mask=attention_mask, use_cache=False
+                ).last_hidden_state
             states, labels = _at(english, pivot_state, targets)
-            pivot_sum = head_cross_entropy_sum(states, pivot_head, labels,
-                                               label_smoothing=self.label_smoothing, chunk_size=self.chunk_size)
+            pivot_sum = head_cross_entropy_sum(
+                states, pivot_head, labels, label_smoothing=self.label_smoothing, chunk_size=self.chunk_size
+            )
             target_sum = zero
         else:
             with self._capture.armed():
                 hidden = decoder(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
             states, labels = _at(english, self._capture.state, targets)
-            pivot_sum = head_cross_entropy_sum(norm(states), pivot_head, labels,
-                                               label_smoothing=self.label_smoothing, chunk_size=self.chunk_size)
+            pivot_sum = head_cross_entropy_sum(
+                norm(states), pivot_head, labels, label_smoothing=self.label_smoothing, chunk_size=self.chunk_size
+            )
             self._capture.state = None  # the graph keeps what backward needs; drop our reference
             states, labels = _at(target, hidden, targets)
             target_sum = head_cross_entropy_sum(states, lm_head, labels, chunk_size=self.chunk_size)
@@ -187,8 +221,13 @@ def _at(mask: torch.Tensor, states: torch.Tensor, targets: torch.Tensor) -> tupl
 
 def _copy_head(lm_head: nn.Module, *, trainable: bool) -> nn.Linear:
     weight = lm_head.weight
-    head = nn.Linear(weight.shape[1], weight.shape[0], bias=getattr(lm_head, "bias", None) is not None,
-                     device=weight.device, dtype=weight.dtype)
+    head = nn.Linear(
+        weight.shape[1],
+        weight.shape[0],
+        bias=getattr(lm_head, "bias", None) is not None,
+        device=weight.device,
+        dtype=weight.dtype,
+    )
     with torch.no_grad():
         head.weight.copy_(weight)
         if head.bias is not None:

@@ -38,8 +38,14 @@ class TokenCounts:
         return self.english + self.target
 
 
-def head_cross_entropy_sum(hidden: torch.Tensor, head: nn.Module, targets: torch.Tensor, *,
-                           label_smoothing: float = 0.0, chunk_size: int = 1024) -> torch.Tensor:
+def head_cross_entropy_sum(
+    hidden: torch.Tensor,
+    head: nn.Module,
+    targets: torch.Tensor,
+    *,
+    label_smoothing: float = 0.0,
+    chunk_size: int = 1024,
+) -> torch.Tensor:
     """Summed cross-entropy of ``head(hidden)`` against ``targets``, in fp32, chunk by chunk.
 
     Args:
@@ -58,7 +64,9 @@ def head_cross_entropy_sum(hidden: torch.Tensor, head: nn.Module, targets: torch
     total = hidden.new_zeros((), dtype=torch.float32)
     for start in range(0, hidden.shape[0], chunk_size):
         piece = slice(start, start + chunk_size)
-        total = total + checkpoint(_chunk_loss, hidden[piece], targets[piece], head, label_smoothing, use_reentrant=False)
+        total = total + checkpoint(
+            _chunk_loss, hidden[piece], targets[piece], head, label_smoothing, use_reentrant=False
+        )
     return total
 
 
@@ -83,7 +91,10 @@ def sft_loss(target_sum: torch.Tensor, counts: TokenCounts) -> torch.Tensor:
     return token_mean(target_sum, counts.total, counts.world_size)
 
 
-def pivot_loss(pivot_sum: torch.Tensor, target_sum: torch.Tensor, counts: TokenCounts, pivot_weight: float) -> torch.Tensor:
+def pivot_loss(
+    pivot_sum: torch.Tensor, target_sum: torch.Tensor, counts: TokenCounts, pivot_weight: float
+) -> torch.Tensor:
     """PROM: ``lambda * L_n,e + L_N,t``, each term normalised by its own window token count."""
-    return (pivot_weight * token_mean(pivot_sum, counts.english, counts.world_size)
-            + token_mean(target_sum, counts.target, counts.world_size))
+    return pivot_weight * token_mean(pivot_sum, counts.english, counts.world_size) + token_mean(
+        target_sum, counts.target, counts.world_size
+    )

@@ -12,8 +12,14 @@ class ProgressReporter:
         self.callback, self.enabled = callback, enabled
         self._bar = None
         if enabled and callback is None:
-            self._bar = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[terms]}"),
-                                 TimeElapsedColumn(), TimeRemainingColumn())
+            self._bar = Progress(
+                TextColumn("[bold]train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[terms]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            )
             self._task = self._bar.add_task("train", total=total, completed=start, terms="")
 
     def __enter__(self):

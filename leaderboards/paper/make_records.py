@@ -21,8 +21,15 @@ PROM = {"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.1}
 PROM_REGULATED = {"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.0, "regulation": "no-pivot"}
 REGULATED_LANGS = {"ar", "ta", "ml", "te"}
 
-QA_TASKS = ("prom_xquad_th", "prom_xquad_ar", "prom_xquad_el", "prom_mlqa_ar",
-            "prom_indicqa_ta", "prom_indicqa_mr", "prom_indicqa_ml")
+QA_TASKS = (
+    "prom_xquad_th",
+    "prom_xquad_ar",
+    "prom_xquad_el",
+    "prom_mlqa_ar",
+    "prom_indicqa_ta",
+    "prom_indicqa_mr",
+    "prom_indicqa_ml",
+)
 # Table 1: (EM, F1) per QA cell in QA_TASKS order. The printed "avg" column is checked by the tests,
 # not stored: averages are computed from the cells.
 TABLE1 = {
@@ -56,8 +63,10 @@ TABLE4 = [
 # Table 3 as printed: (lose to t+e, wins t+e) out of 11 cells. Only PROM's counts can be recomputed from the
 # paper (its per-cell numbers are in Tables 1-2); t and prom-noreg appear nowhere else cell by cell.
 TABLE3 = {"prom": (0, 9), "prom-noreg": (2, 8), "t": (1, 8)}
-TABLE3_CAPTION = ("Lose and win counts compared with xLLAMA2(t+e). We deal with 11 QA and MGSM results in "
-                  "Table 1,2. We consider lost or won if the score of one dominates the other.")
+TABLE3_CAPTION = (
+    "Lose and win counts compared with xLLAMA2(t+e). We deal with 11 QA and MGSM results in "
+    "Table 1,2. We consider lost or won if the score of one dominates the other."
+)
 
 
 def _settings(method: str, lang: str) -> dict:
@@ -69,12 +78,28 @@ def _settings(method: str, lang: str) -> dict:
 def _record(method: str, task: str, metrics: dict, settings: dict, table: str) -> dict:
     lang = task.rsplit("_", 1)[-1]
     return {
-        "schema": SCHEMA, "model": MODEL, "model_path": "meta-llama/Llama-2-7b-hf", "method": method, "lang": lang,
-        "task": task, "benchmark": benchmark_of(task), "settings": settings, "settings_id": settings_id(settings),
-        "metrics": metrics, "n": None, "samples": [],
-        "provenance": {"config": {}, "dataset": {"source": "paper"}, "task_version": None, "packages": {},
-                       "git_commit": None, "seed": None, "date": None,
-                       "source": f"PROM paper (Lee et al.), {table}"},
+        "schema": SCHEMA,
+        "model": MODEL,
+        "model_path": "meta-llama/Llama-2-7b-hf",
+        "method": method,
+        "lang": lang,
+        "task": task,
+        "benchmark": benchmark_of(task),
+        "settings": settings,
+        "settings_id": settings_id(settings),
+        "metrics": metrics,
+        "n": None,
+        "samples": [],
+        "provenance": {
+            "config": {},
+            "dataset": {"source": "paper"},
+            "task_version": None,
+            "packages": {},
+            "git_commit": None,
+            "seed": None,
+            "date": None,
+            "source": f"PROM paper (Lee et al.), {table}",
+        },
     }
 
 
@@ -108,11 +133,22 @@ def main() -> None:
         if child.is_dir():
             shutil.rmtree(child)
     for rec in records():
-        path = HERE / slug(rec["model"]) / slug(rec["method"]) / rec["lang"] / f"{rec['task']}__{rec['settings_id']}.record.json"
+        path = (
+            HERE
+            / slug(rec["model"])
+            / slug(rec["method"])
+            / rec["lang"]
+            / f"{rec['task']}__{rec['settings_id']}.record.json"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(rec, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    counts = {"model": MODEL, "baseline": "t+e", "cells": 11, "caption": TABLE3_CAPTION,
-              "counts": {m: {"lose": lose, "win": win} for m, (lose, win) in TABLE3.items()}}
+    counts = {
+        "model": MODEL,
+        "baseline": "t+e",
+        "cells": 11,
+        "caption": TABLE3_CAPTION,
+        "counts": {m: {"lose": lose, "win": win} for m, (lose, win) in TABLE3.items()},
+    }
     (HERE / "paper_table3.json").write_text(json.dumps(counts, indent=1) + "\n", encoding="utf-8")
 
 

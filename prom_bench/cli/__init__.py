@@ -12,13 +12,12 @@ import sys
 # it. tqdm reads this once, at import, so it is set before any of them loads (TQDM_DISABLE=0 shows them).
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from rich.console import Console  # noqa: E402
-
-from prom_bench.cli.app import app  # noqa: E402
-from prom_bench.errors import UserError  # noqa: E402
+from rich.console import Console
 
 # Importing a command module registers its commands on ``app``.
-from prom_bench.cli import data, evaluate, probe, report, run, tasks, train  # noqa: E402,F401
+from prom_bench.cli import data, evaluate, probe, report, run, tasks, train  # noqa: F401
+from prom_bench.cli.app import app
+from prom_bench.errors import UserError
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,32 +22,67 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 @data_app.command("build")
 def build_command(
-    lang: str = typer.Option(..., "--lang", help="Target language code, a comma list, or 'all' (the nine); several languages write OUT/<lang>/."),
-    method: str = typer.Option("prom", "--method", help="Method whose mixture to build (base, t, t+e, prom, prom-noreg or a paper alias)."),
+    lang: str = typer.Option(
+        ...,
+        "--lang",
+        help="Target language code, a comma list, or 'all' (the nine); several languages write OUT/<lang>/.",
+    ),
+    method: str = typer.Option(
+        "prom", "--method", help="Method whose mixture to build (base, t, t+e, prom, prom-noreg or a paper alias)."
+    ),
     out: Path = typer.Option(..., "--out", help="Output folder: train.jsonl, README.md (dataset card), stats.json."),
-    preset: str = typer.Option("demo", "--preset", help="Starting point: demo (the project's offline data) or paper (hub Alpaca, its Google translation, NTREX-128, FLORES-200)."),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help=_HELP["data_dir"] + "; given alone, --parallel defaults to auto.", show_default=False),
+    preset: str = typer.Option(
+        "demo",
+        "--preset",
+        help=(
+            "Starting point: demo (the project's offline data) or paper (hub Alpaca, its Google translation, "
+            "NTREX-128, FLORES-200)."
+        ),
+    ),
+    data_dir: Optional[str] = typer.Option(
+        None, "--data-dir", help=_HELP["data_dir"] + "; given alone, --parallel defaults to auto.", show_default=False
+    ),
     instructions: Optional[str] = typer.Option(None, "--instructions", help=_HELP["instructions"], show_default=False),
     translations: Optional[str] = typer.Option(None, "--translations", help=_HELP["translations"], show_default=False),
     parallel: Optional[str] = typer.Option(None, "--parallel", help=_HELP["parallel"], show_default=False),
-    max_examples: Optional[int] = typer.Option(None, "--max-examples", min=1, help=_HELP["max_examples"], show_default=False),
+    max_examples: Optional[int] = typer.Option(
+        None, "--max-examples", min=1, help=_HELP["max_examples"], show_default=False
+    ),
     seed: int = typer.Option(0, "--seed", help=_HELP["seed"]),
     revision: Optional[str] = typer.Option(None, "--revision", help=_HELP["revision"], show_default=False),
-    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep exact duplicates (default: drop them within each part)."),
-    translate_option: Optional[list[str]] = typer.Option(None, "--translate-option", help="KEY=VALUE for a translate:<backend> s_t source (model, file, endpoint, key_env, batch_size); repeatable.", show_default=False),
+    no_dedup: bool = typer.Option(
+        False, "--no-dedup", help="Keep exact duplicates (default: drop them within each part)."
+    ),
+    translate_option: Optional[list[str]] = typer.Option(
+        None,
+        "--translate-option",
+        help="KEY=VALUE for a translate:<backend> s_t source (model, file, endpoint, key_env, batch_size); repeatable.",
+        show_default=False,
+    ),
 ) -> None:
     """Build the training mixture a method uses (s_e, s_t, s_e2t with role tags), with its dataset card."""
     from prom_bench.data.build import build_mixture, write_mixture
     from prom_bench.languages import parse_langs
 
     sources = DataSources.preset(preset)
-    overrides = {"instructions": instructions, "translations": translations, "parallel": parallel,
-                 "data_dir": data_dir, "max_examples": max_examples, "revision": revision}
-    sources = dataclasses.replace(sources, seed=seed, dedup=not no_dedup, **{k: v for k, v in overrides.items() if v is not None})
+    overrides = {
+        "instructions": instructions,
+        "translations": translations,
+        "parallel": parallel,
+        "data_dir": data_dir,
+        "max_examples": max_examples,
+        "revision": revision,
+    }
+    sources = dataclasses.replace(
+        sources, seed=seed, dedup=not no_dedup, **{k: v for k, v in overrides.items() if v is not None}
+    )
     for item in translate_option or []:
         key, sep, value = item.partition("=")
         if not sep or key not in ("model", "file", "endpoint", "key_env", "batch_size", "device"):
-            raise UserError(f"--translate-option '{item}': expected KEY=VALUE with KEY one of model, file, endpoint, key_env, batch_size, device")
+            raise UserError(
+                f"--translate-option '{item}': expected KEY=VALUE with KEY one of model, file, endpoint, "
+                "key_env, batch_size, device"
+            )
         sources.translate_options[key] = int(value) if key == "batch_size" else value
     if data_dir is not None and parallel is None:
         sources.parallel = "auto"
@@ -67,22 +102,53 @@ def build_command(
         target = out if len(langs) == 1 else out / mixture.lang
         write_mixture(mixture, target)
         counts = mixture.counts()
-        table.add_row(mixture.lang, *(str(counts.get(p, "-")) for p in ("s_e", "s_t", "s_e2t")), str(len(mixture.examples)), str(target))
+        table.add_row(
+            mixture.lang,
+            *(str(counts.get(p, "-")) for p in ("s_e", "s_t", "s_e2t")),
+            str(len(mixture.examples)),
+            str(target),
+        )
     Console().print(table)
 
 
 @data_app.command("translate")
 def translate_command(
     lang: str = typer.Option(..., "--lang", help="Target language code."),
-    out: Path = typer.Option(..., "--out", help="Output JSON Lines file of translated records (same ids as the input)."),
-    backend: str = typer.Option("google", "--backend", help="google (Cloud Translation v2 REST), hf (a local transformers MT model), or file."),
-    source: str = typer.Option("demo", "--input", help="English records: demo, alpaca (hub), or a .json/.jsonl file of Alpaca records."),
-    max_examples: Optional[int] = typer.Option(None, "--max-examples", min=1, help="Translate only the first N records.", show_default=False),
-    model: Optional[str] = typer.Option(None, "--model", help="hf backend: model id or path (default facebook/nllb-200-distilled-600M).", show_default=False),
-    file: Optional[Path] = typer.Option(None, "--file", help="file backend: JSON Lines {source, target} or source<TAB>target.", show_default=False),
-    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="google backend: endpoint URL (default the public v2 URL, or $PROM_BENCH_GOOGLE_ENDPOINT).", show_default=False),
-    key_env: str = typer.Option("GOOGLE_TRANSLATE_API_KEY", "--key-env", help="google backend: environment variable holding the API key (the key itself is never stored)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Segments per request / model batch.", show_default=False),
+    out: Path = typer.Option(
+        ..., "--out", help="Output JSON Lines file of translated records (same ids as the input)."
+    ),
+    backend: str = typer.Option(
+        "google", "--backend", help="google (Cloud Translation v2 REST), hf (a local transformers MT model), or file."
+    ),
+    source: str = typer.Option(
+        "demo", "--input", help="English records: demo, alpaca (hub), or a .json/.jsonl file of Alpaca records."
+    ),
+    max_examples: Optional[int] = typer.Option(
+        None, "--max-examples", min=1, help="Translate only the first N records.", show_default=False
+    ),
+    model: Optional[str] = typer.Option(
+        None,
+        "--model",
+        help="hf backend: model id or path (default facebook/nllb-200-distilled-600M).",
+        show_default=False,
+    ),
+    file: Optional[Path] = typer.Option(
+        None, "--file", help="file backend: JSON Lines {source, target} or source<TAB>target.", show_default=False
+    ),
+    endpoint: Optional[str] = typer.Option(
+        None,
+        "--endpoint",
+        help="google backend: endpoint URL (default the public v2 URL, or $PROM_BENCH_GOOGLE_ENDPOINT).",
+        show_default=False,
+    ),
+    key_env: str = typer.Option(
+        "GOOGLE_TRANSLATE_API_KEY",
+        "--key-env",
+        help="google backend: environment variable holding the API key (the key itself is never stored).",
+    ),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", min=1, help="Segments per request / model batch.", show_default=False
+    ),
 ) -> None:
     """Translate Alpaca-style records into a language; cached by content, so a rerun pays only for what is missing."""
     from prom_bench.data.backends import make_backend
@@ -100,9 +166,11 @@ def translate_command(
     cache = TranslationCache(engine.id, code)
     segments = needed_segments(records)
     cached = sum(1 for s in segments if s in cache)
-    _err.print(f"input: {english.provenance['source']} ({english.provenance['location']}), {len(records)} records; "
-               f"backend: {engine.id}; segments: {len(segments)}, {cached} cached, {len(segments) - cached} to translate",
-               markup=False)
+    _err.print(
+        f"input: {english.provenance['source']} ({english.provenance['location']}), {len(records)} records; "
+        f"backend: {engine.id}; segments: {len(segments)}, {cached} cached, {len(segments) - cached} to translate",
+        markup=False,
+    )
     translated = translate_records(records, code, engine, cache=cache, console=_err)
     write_jsonl(translated, out)
     _err.print(f"wrote {len(translated)} records to {out}; cache: {cache.path}", markup=False)
@@ -120,12 +188,32 @@ def _guess_lang(path: Path) -> str | None:
 
 @data_app.command("validate")
 def validate_command(
-    files: Optional[list[Path]] = typer.Argument(None, help="Files to check: instructions (.json array or .jsonl), SQuAD-style .json, MGSM .tsv.", show_default=False),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Language the text must be in (default: from the file name, e.g. th.jsonl, xquad.th.json).", show_default=False),
-    pair: Optional[tuple[Path, Path]] = typer.Option(None, "--pair", help="Two line-aligned parallel files: ENGLISH TARGET (target language from --lang).", show_default=False),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Check every NTREX-128/FLORES-200 pair found there for --lang (or all nine).", show_default=False),
+    files: Optional[list[Path]] = typer.Argument(
+        None,
+        help="Files to check: instructions (.json array or .jsonl), SQuAD-style .json, MGSM .tsv.",
+        show_default=False,
+    ),
+    lang: Optional[str] = typer.Option(
+        None,
+        "--lang",
+        help="Language the text must be in (default: from the file name, e.g. th.jsonl, xquad.th.json).",
+        show_default=False,
+    ),
+    pair: Optional[tuple[Path, Path]] = typer.Option(
+        None,
+        "--pair",
+        help="Two line-aligned parallel files: ENGLISH TARGET (target language from --lang).",
+        show_default=False,
+    ),
+    data_dir: Optional[Path] = typer.Option(
+        None,
+        "--data-dir",
+        help="Check every NTREX-128/FLORES-200 pair found there for --lang (or all nine).",
+        show_default=False,
+    ),
 ) -> None:
-    """Check input files (encoding, syntax, schema, empty fields, duplicate ids, alignment, script); exit 2 on the first problem."""
+    """Check input files (encoding, syntax, schema, empty fields, duplicate ids, alignment, script); exit 2 on the
+    first problem."""
     from prom_bench.data import files as readers
     from prom_bench.data.sources import _local_candidates, local_parallel_sources
     from prom_bench.languages import PAPER_LANGS
@@ -144,7 +232,9 @@ def validate_command(
         elif path.suffix == ".txt" or path.suffix in (".dev", ".devtest"):
             raise UserError(f"{path}: parallel files are checked in pairs: --pair ENGLISH_FILE TARGET_FILE --lang CODE")
         else:
-            raise UserError(f"{path}: unknown file type '{path.suffix}'; valid: .json, .jsonl, .tsv, or --pair for parallel text")
+            raise UserError(
+                f"{path}: unknown file type '{path.suffix}'; valid: .json, .jsonl, .tsv, or --pair for parallel text"
+            )
         if code is None:
             reports[-1].notes.append("script not checked (no --lang, none in the file name)")
     if pair:
@@ -152,9 +242,11 @@ def validate_command(
             raise UserError("--pair needs --lang for the target file's language")
         reports.append(readers.read_parallel(pair[0], pair[1], lang)[1])
     if data_dir is not None:
-        for code in ([lang] if lang else PAPER_LANGS):
+        for code in [lang] if lang else PAPER_LANGS:
             for name in local_parallel_sources(data_dir, code):
-                src, tgt = next((s, t) for s, t in _local_candidates(data_dir, name, code) if s.is_file() and t.is_file())
+                src, tgt = next(
+                    (s, t) for s, t in _local_candidates(data_dir, name, code) if s.is_file() and t.is_file()
+                )
                 reports.append(readers.read_parallel(src, tgt, code)[1])
     if not reports:
         raise UserError("nothing to check: give files, --pair ENGLISH TARGET, or --data-dir DIR")
@@ -168,7 +260,9 @@ def validate_command(
 
 @data_app.command("sources")
 def sources_command(
-    lang: Optional[str] = typer.Option(None, "--lang", help="Say which sources cover this language (default: all nine).", show_default=False),
+    lang: Optional[str] = typer.Option(
+        None, "--lang", help="Say which sources cover this language (default: all nine).", show_default=False
+    ),
 ) -> None:
     """List the data sources, where each comes from, its license, and which languages it covers."""
     from prom_bench.data.sources import HUB, NTREX_COMMIT, WMT23_FROM_ENGLISH
@@ -179,14 +273,39 @@ def sources_command(
     table = Table(title=f"data sources for {names}")
     for column in ("source", "part", "from", "license", "covers", "note"):
         table.add_column(column, overflow="fold")
-    table.add_row("demo", "s_e, s_t, s_e2t", "prom_bench/demo_data", "Apache-2.0", "all nine", "24 items each, hand-translated")
+    table.add_row(
+        "demo", "s_e, s_t, s_e2t", "prom_bench/demo_data", "Apache-2.0", "all nine", "24 items each, hand-translated"
+    )
     table.add_row("alpaca", "s_e", HUB["alpaca"].repo, HUB["alpaca"].license, "English", "52k records")
-    table.add_row("bactrian-x", "s_t", HUB["bactrian-x"].repo, HUB["bactrian-x"].license, "all nine", HUB["bactrian-x"].note)
-    table.add_row("translate:<backend>", "s_t", "google | hf | file", "source's, plus the MT terms", "all nine", "cached by content")
-    table.add_row("ntrex", "s_e2t", f"{HUB['ntrex'].repo}@{NTREX_COMMIT}", HUB["ntrex"].license, "all nine", "1997 sentences")
-    table.add_row("flores-dev / flores-devtest", "s_e2t", HUB["flores"].repo, HUB["flores"].license, "all nine",
-                  "997 / 1012 sentences; " + HUB["flores"].note)
+    table.add_row(
+        "bactrian-x", "s_t", HUB["bactrian-x"].repo, HUB["bactrian-x"].license, "all nine", HUB["bactrian-x"].note
+    )
+    table.add_row(
+        "translate:<backend>",
+        "s_t",
+        "google | hf | file",
+        "source's, plus the MT terms",
+        "all nine",
+        "cached by content",
+    )
+    table.add_row(
+        "ntrex", "s_e2t", f"{HUB['ntrex'].repo}@{NTREX_COMMIT}", HUB["ntrex"].license, "all nine", "1997 sentences"
+    )
+    table.add_row(
+        "flores-dev / flores-devtest",
+        "s_e2t",
+        HUB["flores"].repo,
+        HUB["flores"].license,
+        "all nine",
+        "997 / 1012 sentences; " + HUB["flores"].note,
+    )
     covered = [c for c in codes if c in WMT23_FROM_ENGLISH]
-    table.add_row("wmt23", "s_e2t", "statmt.org/wmt23", "WMT terms", ", ".join(covered) or "none of these",
-                  f"English pairs only with {', '.join(WMT23_FROM_ENGLISH)}")
+    table.add_row(
+        "wmt23",
+        "s_e2t",
+        "statmt.org/wmt23",
+        "WMT terms",
+        ", ".join(covered) or "none of these",
+        f"English pairs only with {', '.join(WMT23_FROM_ENGLISH)}",
+    )
     Console().print(table)

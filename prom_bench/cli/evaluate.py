@@ -13,9 +13,11 @@ from rich.table import Table
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
 
-DATA_DIR_HELP = ("Where the evaluation items come from: a local folder in the upstream layout (xquad/xquad.LANG.json, "
-                 "mlqa/test-context-LANG-question-LANG.json, indicqa/indicqa.LANG.json, mgsm/mgsm_LANG.tsv), 'demo' "
-                 "(the bundled demo data) or 'hub' (the pinned Hugging Face datasets). Default: demo when bundled, else hub.")
+DATA_DIR_HELP = (
+    "Where the evaluation items come from: a local folder in the upstream layout (xquad/xquad.LANG.json, "
+    "mlqa/test-context-LANG-question-LANG.json, indicqa/indicqa.LANG.json, mgsm/mgsm_LANG.tsv), 'demo' "
+    "(the bundled demo data) or 'hub' (the pinned Hugging Face datasets). Default: demo when bundled, else hub."
+)
 
 
 def resolve_data_dir(spec: str | None) -> Path | None:
@@ -27,7 +29,9 @@ def resolve_data_dir(spec: str | None) -> Path | None:
         if demo.is_dir():
             return demo
         if spec == "demo":
-            raise UserError(f"no bundled demo evaluation data ({demo} is missing); give --data-dir DIR or --data-dir hub")
+            raise UserError(
+                f"no bundled demo evaluation data ({demo} is missing); give --data-dir DIR or --data-dir hub"
+            )
         return None
     if spec == "hub":
         return None
@@ -49,23 +53,39 @@ def tasks_for(langs: str, *, english: bool = False) -> list[tuple[str, str]]:
 
 @app.command("eval")
 def eval_command(
-    model: str = typer.Option("default", "--model", "-m", help="Model: 'default' (SmolLM2-135M-Instruct), 'tiny', "
-                              "a local folder or a hub id."),
-    adapter: Optional[Path] = typer.Option(None, "--adapter", help="A peft adapter folder to evaluate on top of the model."),
-    method: Optional[str] = typer.Option(None, "--method", help="Method the model/adapter was trained with, for the "
-                                         "record (base, t, t+e, prom, prom-noreg). Default: base without --adapter."),
-    langs: str = typer.Option("all", "--langs", "-l", help="Languages: 'all' (the paper's nine) or a comma list "
-                              "such as th,ar; 'en' adds the English controls."),
+    model: str = typer.Option(
+        "default", "--model", "-m", help="Model: 'default' (SmolLM2-135M-Instruct), 'tiny', a local folder or a hub id."
+    ),
+    adapter: Optional[Path] = typer.Option(
+        None, "--adapter", help="A peft adapter folder to evaluate on top of the model."
+    ),
+    method: Optional[str] = typer.Option(
+        None,
+        "--method",
+        help="Method the model/adapter was trained with, for the "
+        "record (base, t, t+e, prom, prom-noreg). Default: base without --adapter.",
+    ),
+    langs: str = typer.Option(
+        "all",
+        "--langs",
+        "-l",
+        help="Languages: 'all' (the paper's nine) or a comma list such as th,ar; 'en' adds the English controls.",
+    ),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate only the first N items of each task."),
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP, show_default=False),
-    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Generation batch size (explicit; never 'auto' on CPU)."),
-    max_gen_toks: Optional[int] = typer.Option(None, "--max-gen-toks", min=1, help="Override each task's generation "
-                                               "budget in tokens (QA 64, MGSM 32)."),
-    results: Optional[Path] = typer.Option(None, "--results", help="Folder for the result records. Default: "
-                                           "leaderboards/results.", show_default=False),
+    batch_size: int = typer.Option(
+        8, "--batch-size", min=1, help="Generation batch size (explicit; never 'auto' on CPU)."
+    ),
+    max_gen_toks: Optional[int] = typer.Option(
+        None, "--max-gen-toks", min=1, help="Override each task's generation budget in tokens (QA 64, MGSM 32)."
+    ),
+    results: Optional[Path] = typer.Option(
+        None, "--results", help="Folder for the result records. Default: leaderboards/results.", show_default=False
+    ),
     no_record: bool = typer.Option(False, "--no-record", help="Print the table only; write no result records."),
 ) -> None:
-    """Evaluate a model (or adapter) on the cells of some languages, e.g. `prom-bench eval --model tiny --langs th --limit 5`."""
+    """Evaluate a model (or adapter) on the cells of some languages, e.g. `prom-bench eval --model tiny --langs th
+    --limit 5`."""
     from prom_bench import methods, models
     from prom_bench.evaluation import evaluate
 
@@ -78,16 +98,25 @@ def eval_command(
     directory = resolve_data_dir(data_dir)
     console = Console(stderr=True, highlight=False)
     where = f"local data {directory}" if directory is not None else "the pinned hub datasets"
-    console.print(f"evaluating {ref.display}{' + ' + str(adapter) if adapter else ''} on {len(pairs)} task(s) from {where}")
+    console.print(
+        f"evaluating {ref.display}{' + ' + str(adapter) if adapter else ''} on {len(pairs)} task(s) from {where}"
+    )
 
     def report(event: dict) -> None:
         result = event["result"]
         numbers = ", ".join(f"{k} {v:.1f}" for k, v in result.metrics.items())
         console.print(f"[{event['index']}/{event['total']}] {result.task}: {numbers} (n={result.n})")
 
-    outcomes = evaluate(ref.path, [task for _, task in pairs], adapter=str(adapter) if adapter else None,
-                        data_dir=directory, limit=limit, batch_size=batch_size, max_gen_toks=max_gen_toks,
-                        progress=report)
+    outcomes = evaluate(
+        ref.path,
+        [task for _, task in pairs],
+        adapter=str(adapter) if adapter else None,
+        data_dir=directory,
+        limit=limit,
+        batch_size=batch_size,
+        max_gen_toks=max_gen_toks,
+        progress=report,
+    )
     Console(highlight=False).print(_table(ref.display, method_name, pairs, outcomes))
     if no_record:
         return
@@ -97,23 +126,42 @@ def eval_command(
         console.print("results module not available: nothing recorded")
         return
     settings = _adapter_settings(adapter)
-    config = {"command": "eval", "model": model, "adapter": str(adapter) if adapter else None, "langs": langs,
-              "limit": limit, "data_dir": str(directory) if directory else "hub", "batch_size": batch_size,
-              "max_gen_toks": max_gen_toks}
+    config = {
+        "command": "eval",
+        "model": model,
+        "adapter": str(adapter) if adapter else None,
+        "langs": langs,
+        "limit": limit,
+        "data_dir": str(directory) if directory else "hub",
+        "batch_size": batch_size,
+        "max_gen_toks": max_gen_toks,
+    }
     out = results or DEFAULT_RESULTS_DIR
     for (lang, _), outcome in zip(pairs, outcomes):
-        write_record(out, record_from(outcome, model=ref, method=method_name, lang=lang, settings=settings, config=config))
+        write_record(
+            out, record_from(outcome, model=ref, method=method_name, lang=lang, settings=settings, config=config)
+        )
     console.print(f"{len(outcomes)} record(s) written under {out}")
 
 
 def _adapter_settings(adapter: Path | None) -> dict:
-    """The training settings that distinguish runs, from the train_config.json a training run writes beside its adapter."""
+    """The training settings that distinguish runs, from the train_config.json a training run writes beside its
+    adapter."""
     if adapter is None:
         return {}
     for candidate in (adapter / "train_config.json", adapter.parent / "train_config.json"):
         if candidate.is_file():
             config = json.loads(candidate.read_text())
-            keys = ("objective", "pivot_layer", "label_smoothing", "pivot_weight", "pivot_head", "lora_r", "lr", "epochs")
+            keys = (
+                "objective",
+                "pivot_layer",
+                "label_smoothing",
+                "pivot_weight",
+                "pivot_head",
+                "lora_r",
+                "lr",
+                "epochs",
+            )
             return {k: config[k] for k in keys if k in config}
     return {"adapter": str(adapter)}
 

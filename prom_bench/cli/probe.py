@@ -16,9 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from prom_bench.analysis_config import InterferenceConfig, ProbeConfig
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
-from prom_bench.analysis_config import InterferenceConfig, ProbeConfig
 
 MODEL_HELP = "'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id"
 
@@ -31,7 +31,9 @@ def _layer(text: str) -> float:
     try:
         return int(text) if text.strip().lstrip("-").isdigit() else float(text)
     except ValueError:
-        raise UserError(f"layer '{text}' is neither a block index (e.g. 23) nor a fraction of depth (e.g. 0.75)") from None
+        raise UserError(
+            f"layer '{text}' is neither a block index (e.g. 23) nor a fraction of depth (e.g. 0.75)"
+        ) from None
 
 
 def _target(spec: str, base: str):
@@ -58,34 +60,67 @@ def _quiet() -> None:
 @app.command("probe")
 def probe_command(
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = "default",
-    langs: Annotated[str, typer.Option(help="target languages: 'all' (the paper's nine) or a comma list, e.g. th,ar")] = "all",
-    adapter: Annotated[Optional[str], typer.Option(help="a peft adapter (or trainer output folder) applied to --model")] = None,
-    compare: Annotated[Optional[tuple[str, str]], typer.Option(help="BEFORE AFTER: probe two models (a model spec, or an adapter / trainer "
-                                                                     "output folder on top of --model) and plot them together (Figure 3)")] = None,
+    langs: Annotated[
+        str, typer.Option(help="target languages: 'all' (the paper's nine) or a comma list, e.g. th,ar")
+    ] = "all",
+    adapter: Annotated[
+        Optional[str], typer.Option(help="a peft adapter (or trainer output folder) applied to --model")
+    ] = None,
+    compare: Annotated[
+        Optional[tuple[str, str]],
+        typer.Option(
+            help="BEFORE AFTER: probe two models (a model spec, or an adapter / trainer "
+            "output folder on top of --model) and plot them together (Figure 3)"
+        ),
+    ] = None,
     shots: Annotated[int, typer.Option(help=_help(ProbeConfig, "shots"))] = ProbeConfig.shots,
     layer: Annotated[str, typer.Option(help=_help(ProbeConfig, "layer"))] = str(ProbeConfig.layer),
     floor: Annotated[float, typer.Option(help=_help(ProbeConfig, "floor"))] = ProbeConfig.floor,
     undetermined: Annotated[str, typer.Option(help=_help(ProbeConfig, "undetermined"))] = ProbeConfig.undetermined,
-    n_examples: Annotated[int, typer.Option("--n-examples", help=_help(ProbeConfig, "n_examples"))] = ProbeConfig.n_examples,
+    n_examples: Annotated[
+        int, typer.Option("--n-examples", help=_help(ProbeConfig, "n_examples"))
+    ] = ProbeConfig.n_examples,
     data: Annotated[str, typer.Option(help=_help(ProbeConfig, "data"))] = ProbeConfig.data,
-    batch_size: Annotated[int, typer.Option("--batch-size", help=_help(ProbeConfig, "batch_size"))] = ProbeConfig.batch_size,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help=_help(ProbeConfig, "batch_size"))
+    ] = ProbeConfig.batch_size,
     seed: Annotated[int, typer.Option(help=_help(ProbeConfig, "seed"))] = ProbeConfig.seed,
-    log_scale: Annotated[bool, typer.Option("--log-scale", help="plot probabilities on a log axis (small models sit near 0)")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="folder for the plots, decisions.json and curves.json; default: the model's probe cache folder")] = None,
+    log_scale: Annotated[
+        bool, typer.Option("--log-scale", help="plot probabilities on a log axis (small models sit near 0)")
+    ] = False,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="folder for the plots, decisions.json and curves.json; default: the model's probe cache folder"
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="measure again even if the cache holds this setting")] = False,
 ) -> None:
-    """Logit-lens probe: P(English answer) vs P(target answer) per layer on k-shot cloze, and the regulation decision."""
+    """Logit-lens probe: P(English answer) vs P(target answer) per layer on k-shot cloze, and the regulation
+    decision."""
     from prom_bench.languages import parse_langs
     from prom_bench.probe import probe, probe_cache_dir
     from prom_bench.probe_plots import plot_compare, plot_grid, plot_language
 
     _quiet()
     codes = parse_langs(langs)
-    cfg = ProbeConfig(shots=shots, layer=_layer(layer), floor=floor, undetermined=undetermined, n_examples=n_examples,
-                      data=data, batch_size=batch_size, seed=seed)
+    cfg = ProbeConfig(
+        shots=shots,
+        layer=_layer(layer),
+        floor=floor,
+        undetermined=undetermined,
+        n_examples=n_examples,
+        data=data,
+        batch_size=batch_size,
+        seed=seed,
+    )
     cfg.validate()
     console = Console(stderr=True)
-    targets = [_target(spec, model) for spec in compare] if compare else [_target(adapter, model) if adapter else _target(model, model)]
+    targets = (
+        [_target(spec, model) for spec in compare]
+        if compare
+        else [_target(adapter, model) if adapter else _target(model, model)]
+    )
     results, started = [], time.perf_counter()
     for ref, adapter_path in targets:
         results.append(probe(ref, codes, cfg, adapter=adapter_path, force=force))
@@ -98,20 +133,36 @@ def probe_command(
         names = tuple(Path(spec).name or spec for spec in compare)
         for lang in codes:
             before, after = results[0][lang], results[1][lang]
-            paths.append(plot_compare(before["curve"], after["curve"], folder / f"compare-{lang}.png", names=names,
-                                      layer=before["decision"].layer, log=log_scale))
+            paths.append(
+                plot_compare(
+                    before["curve"],
+                    after["curve"],
+                    folder / f"compare-{lang}.png",
+                    names=names,
+                    layer=before["decision"].layer,
+                    log=log_scale,
+                )
+            )
     else:
         curves = {lang: r["curve"] for lang, r in results[0].items()}
         layer_n = next(iter(results[0].values()))["decision"].layer
         display = ref.display + (f" + {Path(adapter_path).name}" if adapter_path else "")
-        paths += [plot_language(c, folder / f"probe-{lang}.png", model=display, layer=layer_n, log=log_scale) for lang, c in curves.items()]
+        paths += [
+            plot_language(c, folder / f"probe-{lang}.png", model=display, layer=layer_n, log=log_scale)
+            for lang, c in curves.items()
+        ]
         paths.append(plot_grid(curves, folder / "probe-grid.png", model=display, layer=layer_n, log=log_scale))
     folder.mkdir(parents=True, exist_ok=True)
     decisions = [{lang: dataclasses.asdict(r["decision"]) for lang, r in result.items()} for result in results]
     curves = [{lang: r["curve"] for lang, r in result.items()} for result in results]
     if compare:
-        (folder / "compare.json").write_text(json.dumps(
-            [{"model": spec, "decisions": d, "curves": c} for spec, d, c in zip(compare, decisions, curves)], ensure_ascii=False, indent=1))
+        (folder / "compare.json").write_text(
+            json.dumps(
+                [{"model": spec, "decisions": d, "curves": c} for spec, d, c in zip(compare, decisions, curves)],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     else:
         (folder / "decisions.json").write_text(json.dumps(decisions[0], ensure_ascii=False, indent=1))
         (folder / "curves.json").write_text(json.dumps(curves[0], ensure_ascii=False, indent=1))
@@ -125,8 +176,14 @@ def _print_decisions(console: Console, name: str, result: dict) -> None:
         table.add_column(column, justify="right" if column in ("N", "lambda") else "left")
     for lang, r in result.items():
         d = r["decision"]
-        table.add_row(lang, str(d.n), f"{d.p_en:.2e} ± {d.p_en_band:.1e}", f"{d.p_target:.2e} ± {d.p_target_band:.1e}",
-                      d.status + (f" -> {d.policy}" if d.policy else ""), "lambda" if d.pivots else "0")
+        table.add_row(
+            lang,
+            str(d.n),
+            f"{d.p_en:.2e} ± {d.p_en_band:.1e}",
+            f"{d.p_target:.2e} ± {d.p_target_band:.1e}",
+            d.status + (f" -> {d.policy}" if d.policy else ""),
+            "lambda" if d.pivots else "0",
+        )
     console.print(table)
 
 
@@ -134,16 +191,31 @@ def _print_decisions(console: Console, name: str, result: dict) -> None:
 def interference_command(
     lang: Annotated[str, typer.Option(help="target language, e.g. th")],
     model: Annotated[str, typer.Option(help=MODEL_HELP + " (the base the run trained)")] = "default",
-    methods: Annotated[str, typer.Option(help="methods whose run checkpoints to measure (comma list, e.g. t+e,prom); needs --run")] = "t+e,prom",
-    run: Annotated[Optional[Path], typer.Option(help="a 'prom-bench run' output folder (its out, or out/<model>)")] = None,
-    checkpoint: Annotated[Optional[list[str]], typer.Option(help="LABEL=PATH, repeatable: an adapter, model, trainer output folder "
-                                                                  "(all its checkpoints) or checkpoints/step-N, measured as series LABEL")] = None,
+    methods: Annotated[
+        str, typer.Option(help="methods whose run checkpoints to measure (comma list, e.g. t+e,prom); needs --run")
+    ] = "t+e,prom",
+    run: Annotated[
+        Optional[Path], typer.Option(help="a 'prom-bench run' output folder (its out, or out/<model>)")
+    ] = None,
+    checkpoint: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            help="LABEL=PATH, repeatable: an adapter, model, trainer output folder "
+            "(all its checkpoints) or checkpoints/step-N, measured as series LABEL"
+        ),
+    ] = None,
     pairs: Annotated[int, typer.Option(help=_help(InterferenceConfig, "pairs"))] = InterferenceConfig.pairs,
-    batch_size: Annotated[int, typer.Option("--batch-size", help=_help(InterferenceConfig, "batch_size"))] = InterferenceConfig.batch_size,
-    max_length: Annotated[int, typer.Option("--max-length", help=_help(InterferenceConfig, "max_length"))] = InterferenceConfig.max_length,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help=_help(InterferenceConfig, "batch_size"))
+    ] = InterferenceConfig.batch_size,
+    max_length: Annotated[
+        int, typer.Option("--max-length", help=_help(InterferenceConfig, "max_length"))
+    ] = InterferenceConfig.max_length,
     data: Annotated[str, typer.Option(help=_help(InterferenceConfig, "data"))] = InterferenceConfig.data,
     seed: Annotated[int, typer.Option(help=_help(InterferenceConfig, "seed"))] = InterferenceConfig.seed,
-    out: Annotated[Optional[Path], typer.Option(help="folder for interference.json and the plot; default: under the cache folder")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option(help="folder for interference.json and the plot; default: under the cache folder")
+    ] = None,
 ) -> None:
     """Gradient similarity of English vs target batches in the last block, along training checkpoints (Figure 2)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -177,15 +249,24 @@ def interference_command(
         if (folder / "checkpoints").is_dir():
             points += trainer_points(folder)
         else:
-            step = int(folder.name.split("-")[1]) if folder.name.startswith("step-") and folder.name[5:].isdigit() else len(points)
+            step = (
+                int(folder.name.split("-")[1])
+                if folder.name.startswith("step-") and folder.name[5:].isdigit()
+                else len(points)
+            )
             points.append((step, folder))
     if not series:
         series = {"base": [(0, None)]}
         Console(stderr=True).print("no --run or --checkpoint given: measuring the base model only")
     cfg = InterferenceConfig(pairs=pairs, batch_size=batch_size, max_length=max_length, data=data, seed=seed)
     started = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True)) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
         tasks: dict = {}
 
         def report(event: dict) -> None:

@@ -11,9 +11,11 @@ from rich.console import Console
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
 
-DEFAULT_RESAMPLES = 1000   # = prom_bench.report.bootstrap.DEFAULT_RESAMPLES; not imported so the CLI starts fast
+DEFAULT_RESAMPLES = 1000  # = prom_bench.report.bootstrap.DEFAULT_RESAMPLES; not imported so the CLI starts fast
 
-RESULTS_HELP = "Result records: directories (searched for *.record.json) or record files. Default: leaderboards/results."
+RESULTS_HELP = (
+    "Result records: directories (searched for *.record.json) or record files. Default: leaderboards/results."
+)
 
 
 def _load(results: list[Path] | None) -> list[dict]:
@@ -22,30 +24,45 @@ def _load(results: list[Path] | None) -> list[dict]:
     paths = list(results or [DEFAULT_RESULTS_DIR])
     records = load_records(paths)
     if not records:
-        raise UserError(f"no result records (*.record.json) under {', '.join(map(str, paths))}; "
-                        "run `prom-bench run` first, or name a folder such as leaderboards/paper")
+        raise UserError(
+            f"no result records (*.record.json) under {', '.join(map(str, paths))}; "
+            "run `prom-bench run` first, or name a folder such as leaderboards/paper"
+        )
     return records
 
 
 @app.command("table")
 def table_command(
     results: Optional[list[Path]] = typer.Argument(None, help=RESULTS_HELP, show_default=False),
-    table: str = typer.Option("all", "--table", "-t", help="Which table: 1 (QA EM/F1), 2 (MGSM), 3 (wins/losses "
-                              "against t+e), 4 (hyperparameter sweep) or all."),
+    table: str = typer.Option(
+        "all",
+        "--table",
+        "-t",
+        help="Which table: 1 (QA EM/F1), 2 (MGSM), 3 (wins/losses against t+e), 4 (hyperparameter sweep) or all.",
+    ),
     fmt: str = typer.Option("rich", "--format", "-f", help="Output format: rich, markdown, csv, latex or html."),
-    compare: Optional[str] = typer.Option(None, "--compare", help="Put another source's numbers beside: 'paper' "
-                                          "(the paper's LLaMA2-7B results)."),
-    significant: bool = typer.Option(False, "--significant", help="Table 3 counts only wins/losses that a paired "
-                                     "bootstrap over per-item scores finds significant (95%), and lists the intervals."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Language of Table 4 (default: the one with the most "
-                                       "PROM settings on record)."),
-    resamples: int = typer.Option(DEFAULT_RESAMPLES, "--resamples", min=100, help="Bootstrap resamples for --significant."),
+    compare: Optional[str] = typer.Option(
+        None, "--compare", help="Put another source's numbers beside: 'paper' (the paper's LLaMA2-7B results)."
+    ),
+    significant: bool = typer.Option(
+        False,
+        "--significant",
+        help="Table 3 counts only wins/losses that a paired "
+        "bootstrap over per-item scores finds significant (95%), and lists the intervals.",
+    ),
+    lang: Optional[str] = typer.Option(
+        None, "--lang", help="Language of Table 4 (default: the one with the most PROM settings on record)."
+    ),
+    resamples: int = typer.Option(
+        DEFAULT_RESAMPLES, "--resamples", min=100, help="Bootstrap resamples for --significant."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
 ) -> None:
-    """Render the paper's tables from result records, e.g. `prom-bench table leaderboards/paper --table 3 --format csv`."""
+    """Render the paper's tables from result records, e.g. `prom-bench table leaderboards/paper --table 3 --format
+    csv`."""
+    from prom_bench.errors import unknown
     from prom_bench.report import FORMATS, render_tables, tables_renderable
     from prom_bench.report.tables import parse_table
-    from prom_bench.errors import unknown
 
     parse_table(table)
     if fmt not in FORMATS:
@@ -53,23 +70,30 @@ def table_command(
     records = _load(results)
     if fmt == "rich":
         console = Console(highlight=False)
-        if not console.is_terminal:    # piped or captured: wide enough for Table 1's 17 columns, never "…"
+        if not console.is_terminal:  # piped or captured: wide enough for Table 1's 17 columns, never "…"
             console = Console(highlight=False, width=220)
-        console.print(tables_renderable(records, table, compare=compare, significant=significant,
-                                                         lang=lang, resamples=resamples, seed=seed))
+        console.print(
+            tables_renderable(
+                records, table, compare=compare, significant=significant, lang=lang, resamples=resamples, seed=seed
+            )
+        )
     else:
-        typer.echo(render_tables(records, table, fmt, compare, significant, lang=lang, resamples=resamples, seed=seed),
-                   nl=False)
+        typer.echo(
+            render_tables(records, table, fmt, compare, significant, lang=lang, resamples=resamples, seed=seed),
+            nl=False,
+        )
 
 
 @app.command("report")
 def report_command(
     results: Optional[list[Path]] = typer.Argument(None, help=RESULTS_HELP, show_default=False),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write (self-contained)."),
-    probe: Optional[Path] = typer.Option(None, "--probe", help="Folder of the probe's outputs (PNG plots, JSON) "
-                                         "to embed."),
-    interference: Optional[Path] = typer.Option(None, "--interference", help="Folder of the interference "
-                                                "analysis's outputs (PNG plots, JSON) to embed."),
+    probe: Optional[Path] = typer.Option(
+        None, "--probe", help="Folder of the probe's outputs (PNG plots, JSON) to embed."
+    ),
+    interference: Optional[Path] = typer.Option(
+        None, "--interference", help="Folder of the interference analysis's outputs (PNG plots, JSON) to embed."
+    ),
     compare: Optional[str] = typer.Option("paper", "--compare", help="Numbers to put beside: 'paper', or 'none'."),
     title: str = typer.Option("prom-bench report", "--title", help="Title of the page."),
 ) -> None:
@@ -77,6 +101,12 @@ def report_command(
     from prom_bench.report.html_report import write_report
 
     records = _load(results)
-    path = write_report(records, out, probe_dir=probe, interference_dir=interference,
-                        compare=None if compare in (None, "none") else compare, title=title)
+    path = write_report(
+        records,
+        out,
+        probe_dir=probe,
+        interference_dir=interference,
+        compare=None if compare in (None, "none") else compare,
+        title=title,
+    )
     Console(highlight=False).print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")

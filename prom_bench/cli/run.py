@@ -14,26 +14,51 @@ from prom_bench import config as cfg
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
 
-PRESET = typer.Option("--preset", "-p", help="named config: 'demo' (offline, CPU, default model) or 'paper' (LLaMA2-7B, the paper's data and hyperparameters)")
+PRESET = typer.Option(
+    "--preset",
+    "-p",
+    help=(
+        "named config: 'demo' (offline, CPU, default model) or 'paper' (LLaMA2-7B, the paper's data and "
+        "hyperparameters)"
+    ),
+)
 CONFIG = typer.Option("--config", "-c", help="YAML file of settings layered over the preset (see 'prom-bench config')")
-SET = typer.Option("--set", "-s", help="override one setting, KEY=VALUE, repeatable (e.g. --set train.lr=2e-5 --set eval.limit=20)")
+SET = typer.Option(
+    "--set", "-s", help="override one setting, KEY=VALUE, repeatable (e.g. --set train.lr=2e-5 --set eval.limit=20)"
+)
 
 
 @app.command("run")
 def run_command(
-    methods: Annotated[Optional[str], typer.Option(help="comma list of methods: base, t, t+e, prom, prom-noreg (or the paper's names), or 'all'")] = None,
-    langs: Annotated[Optional[str], typer.Option(help="comma list of target languages (ar, bn, el, ml, mr, sw, ta, te, th) or 'all'")] = None,
-    model: Annotated[Optional[str], typer.Option(help="'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id")] = None,
+    methods: Annotated[
+        Optional[str],
+        typer.Option(help="comma list of methods: base, t, t+e, prom, prom-noreg (or the paper's names), or 'all'"),
+    ] = None,
+    langs: Annotated[
+        Optional[str], typer.Option(help="comma list of target languages (ar, bn, el, ml, mr, sw, ta, te, th) or 'all'")
+    ] = None,
+    model: Annotated[
+        Optional[str], typer.Option(help="'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id")
+    ] = None,
     preset: Annotated[str, PRESET] = "demo",
     config_file: Annotated[Optional[Path], CONFIG] = None,
     overrides: Annotated[Optional[list[str]], SET] = None,
-    out: Annotated[Optional[str], typer.Option(help="folder for run artifacts (mixtures, adapters, evaluation logs)")] = None,
+    out: Annotated[
+        Optional[str], typer.Option(help="folder for run artifacts (mixtures, adapters, evaluation logs)")
+    ] = None,
     results: Annotated[Optional[str], typer.Option(help="results store folder (one JSON record per result)")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="evaluate at most N items per task (same as --set eval.limit=N)")] = None,
-    force: Annotated[bool, typer.Option("--force", help="redo every unit, even those already done with the same config")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the resolved config and the units, run nothing")] = False,
+    limit: Annotated[
+        Optional[int], typer.Option(help="evaluate at most N items per task (same as --set eval.limit=N)")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="redo every unit, even those already done with the same config")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the resolved config and the units, run nothing")
+    ] = False,
 ) -> None:
-    """Run the study: for each language x method, build data, train, evaluate through lm-eval, record; then print the tables."""
+    """Run the study: for each language x method, build data, train, evaluate through lm-eval, record; then print the
+    tables."""
     if force and dry_run:
         raise UserError("--force and --dry-run contradict each other; give one")
     flags = {"methods": methods, "langs": langs, "model": model, "out": out, "results": results}
@@ -65,14 +90,24 @@ def _print_tables(records: list[dict], tables: tuple[str, ...]) -> None:
 
 @app.command("sweep")
 def sweep_command(
-    lang: Annotated[str, typer.Option(help="the one target language of the sweep (the paper's Table 4 used th)")] = "th",
-    grid: Annotated[Optional[list[str]], typer.Option(help="KEY=V1,V2,... for a train setting to vary, repeatable (e.g. --grid train.pivot_layer=22,24,26)")] = None,
+    lang: Annotated[
+        str, typer.Option(help="the one target language of the sweep (the paper's Table 4 used th)")
+    ] = "th",
+    grid: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            help="KEY=V1,V2,... for a train setting to vary, repeatable (e.g. --grid train.pivot_layer=22,24,26)"
+        ),
+    ] = None,
     preset: Annotated[str, PRESET] = "demo",
     config_file: Annotated[Optional[Path], CONFIG] = None,
     overrides: Annotated[Optional[list[str]], SET] = None,
-    baseline: Annotated[str, typer.Option(help="method run once beside the grid (the paper compared against Bactrian+(t))")] = "t",
+    baseline: Annotated[
+        str, typer.Option(help="method run once beside the grid (the paper compared against Bactrian+(t))")
+    ] = "t",
 ) -> None:
-    """Hyperparameter sweep of PROM on one language (the paper's Table 4): every combination of the grid, plus a baseline."""
+    """Hyperparameter sweep of PROM on one language (the paper's Table 4): every combination of the grid, plus a
+    baseline."""
     if not grid:
         raise UserError("give at least one --grid KEY=V1,V2 (e.g. --grid train.pivot_weight=0.1,0.3)")
     axes = []
@@ -83,8 +118,10 @@ def sweep_command(
         axes.append([f"{key}={v}" for v in values.split(",")])
     base = list(overrides or [])
     configs = [cfg.load(preset, config_file, base, {"methods": baseline, "langs": lang})]
-    configs += [cfg.load(preset, config_file, base + list(combo), {"methods": "prom-noreg", "langs": lang})
-                for combo in itertools.product(*axes)]
+    configs += [
+        cfg.load(preset, config_file, base + list(combo), {"methods": "prom-noreg", "langs": lang})
+        for combo in itertools.product(*axes)
+    ]
     from prom_bench import pipeline
 
     records = []
@@ -114,8 +151,10 @@ def _print_plan(console: Console, config: cfg.RunConfig) -> None:
     import yaml
 
     console.print(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
-    console.print(f"{len(config.langs) * len(config.methods)} unit(s): "
-                  + ", ".join(f"{m}/{lang}" for lang in config.langs for m in config.methods))
+    console.print(
+        f"{len(config.langs) * len(config.methods)} unit(s): "
+        + ", ".join(f"{m}/{lang}" for lang in config.langs for m in config.methods)
+    )
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

@@ -12,8 +12,10 @@ from rich.table import Table
 from prom_bench.cli.app import tasks_app
 from prom_bench.errors import UserError
 
-VALIDATE_DATA_HELP = ("Data for building a few requests per task: a local folder in the upstream layout, 'demo' or "
-                      "'hub'. Default: demo when bundled, else hub.")
+VALIDATE_DATA_HELP = (
+    "Data for building a few requests per task: a local folder in the upstream layout, 'demo' or "
+    "'hub'. Default: demo when bundled, else hub."
+)
 
 
 def _root(path: Path | None) -> Path:
@@ -21,13 +23,17 @@ def _root(path: Path | None) -> Path:
 
     root = path or tasks_dir()
     if not root.is_dir():
-        raise UserError(f"task folder '{root}' is not a directory; give a folder of lm-eval task YAMLs (default: tasks/)")
+        raise UserError(
+            f"task folder '{root}' is not a directory; give a folder of lm-eval task YAMLs (default: tasks/)"
+        )
     return root
 
 
 @tasks_app.command("validate")
 def validate_command(
-    path: Optional[Path] = typer.Argument(None, help="Folder of task YAMLs. Default: the bundled tasks/.", show_default=False),
+    path: Optional[Path] = typer.Argument(
+        None, help="Folder of task YAMLs. Default: the bundled tasks/.", show_default=False
+    ),
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help=VALIDATE_DATA_HELP, show_default=False),
     docs: int = typer.Option(3, "--docs", min=1, help="Documents per task to build requests for."),
 ) -> None:
@@ -51,7 +57,9 @@ def validate_command(
 
 @tasks_app.command("list")
 def list_command(
-    path: Optional[Path] = typer.Argument(None, help="Folder of task YAMLs. Default: the bundled tasks/.", show_default=False),
+    path: Optional[Path] = typer.Argument(
+        None, help="Folder of task YAMLs. Default: the bundled tasks/.", show_default=False
+    ),
 ) -> None:
     """List the tasks and groups lm-eval finds in the task folder, with their version and source."""
     from prom_bench.evaluation import task_manager

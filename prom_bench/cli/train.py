@@ -31,15 +31,58 @@ ACCELERATE_CONFIGS = ("single_device", "ddp", "fsdp", "zero2", "zero3")
 
 @app.command("train")
 def train_command(
-    mixture: Annotated[Path, typer.Argument(help="a built mixture folder (holds train.jsonl), e.g. from 'prom-bench data build'")],
-    method: Annotated[Optional[str], typer.Option(help="t, t+e, prom or prom-noreg (sets the objective); default: the method in the mixture's stats.json")] = None,
-    model: Annotated[Optional[str], typer.Option(help="'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id")] = None,
-    preset: Annotated[str, typer.Option("--preset", "-p", help="named config whose train section is used: 'demo' or 'paper'")] = "demo",
-    config_file: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML file of settings layered over the preset (see 'prom-bench config')")] = None,
-    overrides: Annotated[Optional[list[str]], typer.Option("--set", "-s", help="override one setting, KEY=VALUE, repeatable (e.g. --set train.max_steps=10)")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="output folder (adapter/ or model/, train_config.json, checkpoints/); default: runs/train/<mixture>-<method>")] = None,
-    num_processes: Annotated[Optional[int], typer.Option("--num-processes", help="processes (GPUs) for 'accelerate launch'; on a machine without GPUs, CPU processes over gloo (torchrun)")] = None,
-    accelerate_config: Annotated[Optional[str], typer.Option("--accelerate-config", help=f"accelerate config: {', '.join(ACCELERATE_CONFIGS)} (ready ones in trainer/accelerate_configs) or a YAML path")] = None,
+    mixture: Annotated[
+        Path, typer.Argument(help="a built mixture folder (holds train.jsonl), e.g. from 'prom-bench data build'")
+    ],
+    method: Annotated[
+        Optional[str],
+        typer.Option(
+            help="t, t+e, prom or prom-noreg (sets the objective); default: the method in the mixture's stats.json"
+        ),
+    ] = None,
+    model: Annotated[
+        Optional[str], typer.Option(help="'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id")
+    ] = None,
+    preset: Annotated[
+        str, typer.Option("--preset", "-p", help="named config whose train section is used: 'demo' or 'paper'")
+    ] = "demo",
+    config_file: Annotated[
+        Optional[Path],
+        typer.Option("--config", "-c", help="YAML file of settings layered over the preset (see 'prom-bench config')"),
+    ] = None,
+    overrides: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", "-s", help="override one setting, KEY=VALUE, repeatable (e.g. --set train.max_steps=10)"),
+    ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            help=(
+                "output folder (adapter/ or model/, train_config.json, checkpoints/); default: "
+                "runs/train/<mixture>-<method>"
+            )
+        ),
+    ] = None,
+    num_processes: Annotated[
+        Optional[int],
+        typer.Option(
+            "--num-processes",
+            help=(
+                "processes (GPUs) for 'accelerate launch'; on a machine without GPUs, CPU processes over gloo "
+                "(torchrun)"
+            ),
+        ),
+    ] = None,
+    accelerate_config: Annotated[
+        Optional[str],
+        typer.Option(
+            "--accelerate-config",
+            help=(
+                f"accelerate config: {', '.join(ACCELERATE_CONFIGS)} (ready ones in "
+                "trainer/accelerate_configs) or a YAML path"
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Train one model on a built mixture with the trainer's settings (the preset's train section plus --set)."""
     from trainer import TrainConfig
@@ -72,14 +115,22 @@ def train_command(
             result = train(train_cfg, model_path, examples, out)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        summary = {"steps": result.steps, "loss": result.loss, "loss_pivot": result.loss_pivot,
-                   "loss_target": result.loss_target, "tokens_per_s": result.tokens_per_s}
+        summary = {
+            "steps": result.steps,
+            "loss": result.loss,
+            "loss_pivot": result.loss_pivot,
+            "loss_target": result.loss_target,
+            "tokens_per_s": result.tokens_per_s,
+        }
     else:
         summary = _launch(train_cfg, model_path, data, out, num_processes, accelerate_config)
         summary = json.loads((out / RESULT_FILE).read_text()) if (out / RESULT_FILE).is_file() else summary
     saved = out / ("adapter" if train_cfg.lora else "model")
-    console.print(f"trained {method_name} on {mixture}: {summary.get('steps')} steps, loss {summary.get('loss'):.4f}, "
-                  f"{summary.get('tokens_per_s', 0):.0f} tokens/s -> {saved}", highlight=False)
+    console.print(
+        f"trained {method_name} on {mixture}: {summary.get('steps')} steps, loss {summary.get('loss'):.4f}, "
+        f"{summary.get('tokens_per_s', 0):.0f} tokens/s -> {saved}",
+        highlight=False,
+    )
 
 
 def _mixture_method(mixture: Path) -> str:
@@ -89,7 +140,9 @@ def _mixture_method(mixture: Path) -> str:
     except (OSError, json.JSONDecodeError):
         method = None
     if not method:
-        raise UserError(f"'{mixture}' does not say which method it was built for (no 'method' in stats.json); give --method")
+        raise UserError(
+            f"'{mixture}' does not say which method it was built for (no 'method' in stats.json); give --method"
+        )
     return method
 
 
@@ -106,7 +159,9 @@ def _accelerate_config_path(name: str) -> Path:
     raise unknown("accelerate config", name, ACCELERATE_CONFIGS)
 
 
-def _launch(train_cfg, model_path: str, data: Path, out: Path, num_processes: int | None, accelerate_config: str | None) -> dict:
+def _launch(
+    train_cfg, model_path: str, data: Path, out: Path, num_processes: int | None, accelerate_config: str | None
+) -> dict:
     """``accelerate launch -m trainer.launch``; its one-line errors come back as ``UserError``."""
     import torch
 
@@ -115,25 +170,48 @@ def _launch(train_cfg, model_path: str, data: Path, out: Path, num_processes: in
     env = None
     if accelerate_config is None and not torch.cuda.is_available():
         # accelerate launch --cpu starts a single process; torchrun starts N, which accelerate joins over gloo.
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(num_processes or 1)]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            str(num_processes or 1),
+        ]
         env = {**os.environ, "ACCELERATE_USE_CPU": "true"}
     else:
         config_name = accelerate_config or ("ddp" if (num_processes or 1) > 1 else "single_device")
-        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(_accelerate_config_path(config_name))]
+        command = [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--config_file",
+            str(_accelerate_config_path(config_name)),
+        ]
         if num_processes is not None:
             command += ["--num_processes", str(num_processes)]
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=out, delete=False) as handle:
         json.dump(train_cfg.to_dict(), handle)
         config_path = Path(handle.name)
-    command += ["-m", "trainer.launch", "--config", str(config_path), "--model", model_path, "--data", str(data),
-                "--output-dir", str(out)]
+    command += [
+        "-m",
+        "trainer.launch",
+        "--config",
+        str(config_path),
+        "--model",
+        model_path,
+        "--data",
+        str(data),
+        "--output-dir",
+        str(out),
+    ]
     error_line = None
     try:
         proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
         for line in proc.stderr:
             if line.startswith("error: ") and error_line is None:
-                error_line = line[len("error: "):].strip()
+                error_line = line[len("error: ") :].strip()
             if error_line is None:  # after the one-line error, accelerate's own traceback is noise
                 sys.stderr.write(line)
         proc.wait()

@@ -10,4 +10,4 @@ The pipeline calls::
 
 from prom_bench.data.build import TRANSLATION_INSTRUCTION, DataSources, Mixture, build_mixture, stats, write_mixture
 
-__all__ = ["DataSources", "Mixture", "TRANSLATION_INSTRUCTION", "build_mixture", "stats", "write_mixture"]
+__all__ = ["TRANSLATION_INSTRUCTION", "DataSources", "Mixture", "build_mixture", "stats", "write_mixture"]

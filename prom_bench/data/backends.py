@@ -36,12 +36,21 @@ class GoogleTranslateBackend:
     RETRY_STATUS = {429, 500, 502, 503, 504}
     QUOTA_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "dailyLimitExceeded", "quotaExceeded"}
 
-    def __init__(self, key_env: str = GOOGLE_KEY_ENV, endpoint: str | None = None, batch_size: int = 64,
-                 max_retries: int = 5, backoff_s: float = 1.0, timeout_s: float = 60.0):
+    def __init__(
+        self,
+        key_env: str = GOOGLE_KEY_ENV,
+        endpoint: str | None = None,
+        batch_size: int = 64,
+        max_retries: int = 5,
+        backoff_s: float = 1.0,
+        timeout_s: float = 60.0,
+    ):
         self._key = os.environ.get(key_env)
         if not self._key:
-            raise UserError(f"the Google backend needs an API key in the environment variable {key_env} "
-                            "(Cloud console > APIs & Services > Credentials); it is read from there only, never stored")
+            raise UserError(
+                f"the Google backend needs an API key in the environment variable {key_env} "
+                "(Cloud console > APIs & Services > Credentials); it is read from there only, never stored"
+            )
         self.endpoint = endpoint or os.environ.get("PROM_BENCH_GOOGLE_ENDPOINT") or GOOGLE_ENDPOINT
         self.batch_size = min(batch_size, self.MAX_SEGMENTS)
         self.max_retries, self.backoff_s, self.timeout_s = max_retries, backoff_s, timeout_s
@@ -64,11 +73,15 @@ class GoogleTranslateBackend:
 
     def _request(self, texts: list[str], source_lang: str, target_lang: str) -> list[str]:
         body = json.dumps({"q": texts, "source": source_lang, "target": target_lang, "format": "text"}).encode()
-        request = urllib.request.Request(self.endpoint, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "X-Goog-Api-Key": self._key})
+        request = urllib.request.Request(
+            self.endpoint,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8", "X-Goog-Api-Key": self._key},
+        )
         for attempt in range(self.max_retries + 1):
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
+                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                     payload = json.loads(response.read().decode("utf-8"))
                 translations = [item["translatedText"] for item in payload["data"]["translations"]]
                 if len(translations) != len(texts):
@@ -89,7 +102,7 @@ class GoogleTranslateBackend:
                 if attempt == self.max_retries:
                     raise UserError(f"cannot reach the translation endpoint {self.endpoint}: {exc.reason}") from None
             # Exponential backoff with jitter: 1, 2, 4, 8 ... seconds (times 0.5-1.5).
-            time.sleep(self.backoff_s * (2 ** attempt) * (0.5 + random.random()))
+            time.sleep(self.backoff_s * (2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
 
@@ -98,18 +111,22 @@ def _google_error(exc: urllib.error.HTTPError) -> tuple[str, str]:
         error = json.loads(exc.read().decode("utf-8"))["error"]
         reason = (error.get("errors") or [{}])[0].get("reason", "") or error.get("status", "")
         return reason, error.get("message", "")
-    except Exception:  # noqa: BLE001 (a proxy's HTML error page)
+    except Exception:
         return "", ""
 
 
 def _explain(code: int, reason: str, message: str) -> UserError:
     done = "translations already received are cached: rerunning the same command continues where this one stopped"
     if reason in GoogleTranslateBackend.QUOTA_REASONS or code == 429:
-        return UserError(f"Google Translation quota exceeded ({reason or code}): wait for the quota to reset or raise it "
-                         f"in the Cloud console (IAM & Admin > Quotas, Cloud Translation API); {done}")
+        return UserError(
+            f"Google Translation quota exceeded ({reason or code}): wait for the quota to reset or raise it "
+            f"in the Cloud console (IAM & Admin > Quotas, Cloud Translation API); {done}"
+        )
     if code in (400, 401, 403) and ("key" in reason.lower() or "key" in message.lower() or code == 401):
-        return UserError(f"Google rejected the API key ({reason or code}): check the key and that the Cloud Translation API "
-                         f"is enabled for its project; {done}")
+        return UserError(
+            f"Google rejected the API key ({reason or code}): check the key and that the Cloud Translation API "
+            f"is enabled for its project; {done}"
+        )
     return UserError(f"Google Translation failed with HTTP {code} {reason}: {message[:200]}; {done}")
 
 
@@ -126,8 +143,15 @@ class TransformersBackend:
     model without language tokens (Marian ``opus-mt-en-xx``) translates the one pair it was trained on.
     """
 
-    def __init__(self, model: str = DEFAULT_MT_MODEL, batch_size: int = 8, max_new_tokens: int = 256,
-                 device: str | None = None, model_obj=None, tokenizer=None):
+    def __init__(
+        self,
+        model: str = DEFAULT_MT_MODEL,
+        batch_size: int = 8,
+        max_new_tokens: int = 256,
+        device: str | None = None,
+        model_obj=None,
+        tokenizer=None,
+    ):
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -159,7 +183,7 @@ class TransformersBackend:
             generate_kwargs["forced_bos_token_id"] = self.tokenizer.convert_tokens_to_ids(target_token)
         out = []
         for start in range(0, len(texts), self.batch_size):
-            batch = texts[start:start + self.batch_size]
+            batch = texts[start : start + self.batch_size]
             inputs = self.tokenizer(batch, return_tensors="pt", padding=True, truncation=True).to(self.device)
             with torch.no_grad():
                 generated = self.model.generate(**inputs, **generate_kwargs)  # shape: [b, t]
@@ -192,7 +216,9 @@ class FileBackend:
             else:
                 cells = line.split("\t")
                 if len(cells) != 2:
-                    raise UserError(f"{path}:{number}: expected 2 tab-separated columns (source, target), found {len(cells)}")
+                    raise UserError(
+                        f"{path}:{number}: expected 2 tab-separated columns (source, target), found {len(cells)}"
+                    )
                 source, target = cells
             if not str(target).strip():
                 raise UserError(f"{path}:{number}: empty translation")
@@ -203,7 +229,9 @@ class FileBackend:
     def translate(self, texts: list[str], source_lang: str, target_lang: str) -> list[str]:
         missing = [t for t in texts if t not in self.table]
         if missing:
-            raise UserError(f"{self.path}: {len(missing)} segments have no translation in the file, e.g. '{missing[0][:60]}'")
+            raise UserError(
+                f"{self.path}: {len(missing)} segments have no translation in the file, e.g. '{missing[0][:60]}'"
+            )
         return [self.table[t] for t in texts]
 
 

@@ -17,7 +17,7 @@ PART_TITLES = {
 }
 
 
-def render_card(mixture: "Mixture") -> str:
+def render_card(mixture: Mixture) -> str:
     """Markdown with a Hugging Face-style YAML header; every source row says where, which revision, how many."""
     language = get(mixture.lang)
     method = methods.get(mixture.method)
@@ -35,7 +35,7 @@ def render_card(mixture: "Mixture") -> str:
         "",
         f"Built by `prom-bench data build` for method `{method.name}`: {method.description}.",
         f"{len(mixture.examples)} examples in `train.jsonl` (one JSON object per line: id, instruction, input, output,",
-        "role, part, lang, source, source_id); load with `datasets.load_dataset(\"json\", data_files=\"train.jsonl\")`.",
+        'role, part, lang, source, source_id); load with `datasets.load_dataset("json", data_files="train.jsonl")`.',
         "",
         "| part | examples | duplicates dropped | capped from |",
         "|---|---|---|---|",
@@ -44,24 +44,36 @@ def render_card(mixture: "Mixture") -> str:
         lines.append(f"| {part} | {info['count']} | {info['duplicates_dropped']} | {info.get('capped_from', '')} |")
     lines += ["", "## Sources", ""]
     for part, info in mixture.parts.items():
-        lines += [f"### {PART_TITLES[part]}", "", "| source | location | revision | license | records read | off-script records |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"### {PART_TITLES[part]}",
+            "",
+            "| source | location | revision | license | records read | off-script records |",
+            "|---|---|---|---|---|---|",
+        ]
         for prov in info["sources"]:
-            lines.append(f"| {prov['source']} | {prov['location']} | {prov.get('revision') or ''} | {prov['license']} | "
-                         f"{prov['count']} | {prov.get('off_script', 0)} |")
+            lines.append(
+                f"| {prov['source']} | {prov['location']} | {prov.get('revision') or ''} | {prov['license']} | "
+                f"{prov['count']} | {prov.get('off_script', 0)} |"
+            )
         notes = [prov["note"] for prov in info["sources"] if prov.get("note")]
         lines += [""] + [f"Note: {note}." for note in notes] + ([""] if notes else [])
     lines += [
         "## Licenses",
         "",
-        "This mixture is a derived work of its sources and carries each of their licenses: " + "; ".join(licenses) + ".",
-        *(["A non-commercial source license (CC BY-NC) makes the whole mixture non-commercial.", ""]
-          if any("NC" in license for license in licenses) else [""]),
+        "This mixture is a derived work of its sources and carries each of their licenses: "
+        + "; ".join(licenses)
+        + ".",
+        *(
+            ["A non-commercial source license (CC BY-NC) makes the whole mixture non-commercial.", ""]
+            if any("NC" in license for license in licenses)
+            else [""]
+        ),
         "## Notes",
         "",
-        f"- Translation instructions read \"Translate the following sentences from English to {language.name}.\" with the",
-        "  English sentence as input and its reference translation as output.",
-        "- WMT23 development data, which the paper also used, has no English pair with any of prom-bench's nine languages.",
+        f'- Translation instructions read "Translate the following sentences from English to {language.name}."',
+        "  with the English sentence as input and its reference translation as output.",
+        "- WMT23 development data, which the paper also used, has no English pair with any of prom-bench's "
+        "nine languages.",
         "- Exact duplicates (same instruction, input and output) are dropped within each part before any cap.",
         "",
     ]

@@ -32,7 +32,7 @@ class FileReport:
     path: str
     kind: str
     records: int
-    off_script: int = 0          # records/lines not in the language's script (allowed below the file limit)
+    off_script: int = 0  # records/lines not in the language's script (allowed below the file limit)
     notes: list[str] = field(default_factory=list)
 
 
@@ -50,9 +50,7 @@ def read_text(path: Path) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise UserError(
-            f"{path}:{line}: byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"
-        ) from None
+        raise UserError(f"{path}:{line}: byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8") from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -73,7 +71,7 @@ def _json_array_items(path: Path, text: str) -> list[tuple[int, object]]:
     """Items of a top-level JSON array with the line each starts on (for errors in a 52k-record file)."""
     decoder = json.JSONDecoder()
     pos = len(text) - len(text.lstrip())
-    if not text[pos:pos + 1] == "[":
+    if not text[pos : pos + 1] == "[":
         raise UserError(f"{path}:{_line_of(text, pos)}: expected a JSON array of records ('[{{...}}, ...]')")
     pos += 1
     items: list[tuple[int, object]] = []
@@ -108,7 +106,9 @@ def _jsonl_items(path: Path, text: str) -> list[tuple[int, object]]:
     return items
 
 
-def read_instructions(path: Path, *, lang: str | None = None, id_prefix: str | None = None) -> tuple[list[dict], FileReport]:
+def read_instructions(
+    path: Path, *, lang: str | None = None, id_prefix: str | None = None
+) -> tuple[list[dict], FileReport]:
     """Alpaca-style records from a JSON array (Alpaca's own format) or JSON Lines file.
 
     Each record needs ``instruction`` and ``output`` (non-empty strings) and may have ``input`` (string)
@@ -139,7 +139,10 @@ def read_instructions(path: Path, *, lang: str | None = None, id_prefix: str | N
     seen: dict[str, int] = {}
     for index, (line, item) in enumerate(items):
         if not isinstance(item, dict):
-            raise UserError(f"{path}:{line}: expected an object with fields {', '.join(INSTRUCTION_FIELDS)}, got {type(item).__name__}")
+            raise UserError(
+                f"{path}:{line}: expected an object with fields {', '.join(INSTRUCTION_FIELDS)}, got "
+                f"{type(item).__name__}"
+            )
         record = {"id": item.get("id", f"{prefix}-{index}")}
         if not isinstance(record["id"], (str, int)) or isinstance(record["id"], bool):
             raise UserError(f"{path}:{line}: field 'id' must be a string or an integer")
@@ -147,7 +150,10 @@ def read_instructions(path: Path, *, lang: str | None = None, id_prefix: str | N
         for name in INSTRUCTION_FIELDS:
             value = item.get(name, "" if name == "input" else None)
             if value is None:
-                raise UserError(f"{path}:{line}: missing field '{name}'; expected fields: {', '.join(INSTRUCTION_FIELDS)} (input may be empty)")
+                raise UserError(
+                    f"{path}:{line}: missing field '{name}'; expected fields: {', '.join(INSTRUCTION_FIELDS)} "
+                    "(input may be empty)"
+                )
             if not isinstance(value, str):
                 raise UserError(f"{path}:{line}: field '{name}' must be a string, got {type(value).__name__}")
             if name != "input" and not value.strip():
@@ -160,8 +166,10 @@ def read_instructions(path: Path, *, lang: str | None = None, id_prefix: str | N
     report = FileReport(str(path), "instructions", len(records))
     if lang is not None:
         # English files: the instruction alone (Alpaca outputs hold code and other languages by design).
-        texts = [(line, r["instruction"] if lang == "en" else " ".join(r[f] for f in INSTRUCTION_FIELDS))
-                 for (line, _), r in zip(items, records)]
+        texts = [
+            (line, r["instruction"] if lang == "en" else " ".join(r[f] for f in INSTRUCTION_FIELDS))
+            for (line, _), r in zip(items, records)
+        ]
         report.off_script = _check_script(path, texts, lang)
     return records, report
 
@@ -180,7 +188,9 @@ def _check_script(path: Path, texts: list[tuple[int, str]], lang: str) -> int:
     return len(off)
 
 
-def read_parallel(source: Path, target: Path, lang: str, source_lang: str = "en") -> tuple[list[tuple[str, str]], FileReport]:
+def read_parallel(
+    source: Path, target: Path, lang: str, source_lang: str = "en"
+) -> tuple[list[tuple[str, str]], FileReport]:
     """Line-aligned parallel files (FLORES-200, NTREX-128, the demo's ``parallel/``) as sentence pairs.
 
     Returns:
@@ -196,7 +206,9 @@ def read_parallel(source: Path, target: Path, lang: str, source_lang: str = "en"
     for path, lines in ((source, src), (target, tgt)):
         for number, line in enumerate(lines, 1):
             if not line.strip():
-                raise UserError(f"{path}:{number}: empty line in a line-aligned parallel file (misaligned or truncated?)")
+                raise UserError(
+                    f"{path}:{number}: empty line in a line-aligned parallel file (misaligned or truncated?)"
+                )
     report = FileReport(f"{source} + {target}", "parallel", len(src))
     _check_script(source, list(enumerate(src, 1)), source_lang)
     report.off_script = _check_script(target, list(enumerate(tgt, 1)), lang)
@@ -242,7 +254,9 @@ def read_squad(path: Path, lang: str | None = None) -> tuple[list[dict], FileRep
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise UserError(f"{path}:1: expected SQuAD JSON: {{\"data\": [{{\"paragraphs\": [{{\"context\", \"qas\"}}]}}], \"version\"}}")
+        raise UserError(
+            f'{path}:1: expected SQuAD JSON: {{"data": [{{"paragraphs": [{{"context", "qas"}}]}}], "version"}}'
+        )
 
     def line_of(needle: str) -> int:
         at = text.find(json.dumps(needle, ensure_ascii=False)[1:-1])
@@ -265,10 +279,16 @@ def read_squad(path: Path, lang: str | None = None) -> tuple[list[dict], FileRep
                 for answer in qa.get("answers", []):
                     start, span = answer.get("answer_start"), answer.get("text")
                     if not isinstance(start, int) or not isinstance(span, str):
-                        raise UserError(f"{path}:{where}: answer of '{qid}' needs 'text' (string) and 'answer_start' (integer)")
-                    if start >= 0 and context[start:start + len(span)] != span:
-                        raise UserError(f"{path}:{where}: answer '{span}' of '{qid}' is not at answer_start {start} of its context")
-                items.append({"id": qid, "context": context, "question": qa["question"], "answers": qa.get("answers", [])})
+                        raise UserError(
+                            f"{path}:{where}: answer of '{qid}' needs 'text' (string) and 'answer_start' (integer)"
+                        )
+                    if start >= 0 and context[start : start + len(span)] != span:
+                        raise UserError(
+                            f"{path}:{where}: answer '{span}' of '{qid}' is not at answer_start {start} of its context"
+                        )
+                items.append(
+                    {"id": qid, "context": context, "question": qa["question"], "answers": qa.get("answers", [])}
+                )
     if not items:
         raise UserError(f"{path}: no questions found")
     report = FileReport(str(path), "squad", len(items))

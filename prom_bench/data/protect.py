@@ -10,12 +10,14 @@ the sentence is translated piece by piece instead, so protected text always come
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 # Fenced code blocks are cut out entirely (never sent).
 FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
 # Inline spans kept verbatim inside a translated sentence.
-INLINE = re.compile(r"`[^`\n]+`|\{\{[^{}\n]*\}\}|\{[A-Za-z_][A-Za-z0-9_]*\}|%[sd]|<[A-Za-z][A-Za-z0-9_ ]*>|https?://\S+")
+INLINE = re.compile(
+    r"`[^`\n]+`|\{\{[^{}\n]*\}\}|\{[A-Za-z_][A-Za-z0-9_]*\}|%[sd]|<[A-Za-z][A-Za-z0-9_ ]*>|https?://\S+"
+)
 MARKER = re.compile(r"\[#(\d+)\]")
 
 
@@ -24,7 +26,7 @@ def split_fences(text: str) -> list[tuple[bool, str]]:
     pieces, pos = [], 0
     for match in FENCE.finditer(text):
         if match.start() > pos:
-            pieces.append((True, text[pos:match.start()]))
+            pieces.append((True, text[pos : match.start()]))
         pieces.append((False, match.group(0)))
         pos = match.end()
     if pos < len(text):
@@ -77,7 +79,7 @@ def rebuild(text: str, translate: Callable[[str], str]) -> str:
             out.append(piece)
             continue
         lead = piece[: len(piece) - len(piece.lstrip())]
-        trail = piece[len(piece.rstrip()):]
+        trail = piece[len(piece.rstrip()) :]
         masked, spans = mask(piece.strip())
         restored = unmask(translate(masked), spans)
         if restored is None:
@@ -94,7 +96,7 @@ def _piecewise(masked: str, spans: list[str], translate: Callable[[str], str]) -
             out.append(spans[int(part)])
         elif part.strip():
             lead = part[: len(part) - len(part.lstrip())]
-            trail = part[len(part.rstrip()):]
+            trail = part[len(part.rstrip()) :]
             out.append(lead + translate(part.strip()) + trail)
         else:
             out.append(part)

@@ -8,8 +8,8 @@ missing. Code blocks and placeholders never reach the backend (``prom_bench.data
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -32,12 +32,13 @@ def needed_segments(records: list[dict]) -> list[str]:
     return list(seen)
 
 
-def _run_batches(texts: list[str], lang: str, backend, cache: TranslationCache,
-                 progress: Callable[[int, int], None] | None) -> None:
+def _run_batches(
+    texts: list[str], lang: str, backend, cache: TranslationCache, progress: Callable[[int, int], None] | None
+) -> None:
     batch_size = max(1, int(getattr(backend, "batch_size", 32)))
     done = 0
     for start in range(0, len(texts), batch_size):
-        batch = texts[start:start + batch_size]
+        batch = texts[start : start + batch_size]
         translated = backend.translate(batch, SOURCE_LANG, lang)
         cache.put_many(list(zip(batch, translated)))
         done += len(batch)
@@ -45,8 +46,15 @@ def _run_batches(texts: list[str], lang: str, backend, cache: TranslationCache,
             progress(done, len(texts))
 
 
-def translate_records(records: list[dict], lang: str, backend, *, cache: TranslationCache | None = None,
-                      progress: Callable[[int, int], None] | None = None, console: Console | None = None) -> list[dict]:
+def translate_records(
+    records: list[dict],
+    lang: str,
+    backend,
+    *,
+    cache: TranslationCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    console: Console | None = None,
+) -> list[dict]:
     """The records with instruction, input and output translated into ``lang``; ids kept.
 
     Args:
@@ -69,8 +77,15 @@ def translate_records(records: list[dict], lang: str, backend, *, cache: Transla
         if progress is not None:
             _run_batches(texts, lang, backend, cache, progress)
             return
-        columns = (TextColumn("translating en->{task.fields[lang]}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("segments"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+        columns = (
+            TextColumn("translating en->{task.fields[lang]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("segments"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=console or Console(stderr=True), transient=False) as bar:
             task = bar.add_task("translate", total=len(texts), lang=lang)
             _run_batches(texts, lang, backend, cache, lambda done, total: bar.update(task, completed=done))
@@ -85,7 +100,9 @@ def translate_records(records: list[dict], lang: str, backend, *, cache: Transla
                 if piece not in cache:
                     fallback.setdefault(piece, None)
     translate_all(list(fallback))
-    return [{"id": r["id"], **{name: protect.rebuild(r[name], cache.get) for name in INSTRUCTION_FIELDS}} for r in records]
+    return [
+        {"id": r["id"], **{name: protect.rebuild(r[name], cache.get) for name in INSTRUCTION_FIELDS}} for r in records
+    ]
 
 
 def write_jsonl(records: list[dict], path: Path) -> Path:

@@ -9,5 +9,13 @@ records, rendered as rich, markdown, csv, latex or html, and a self-contained HT
 from prom_bench.report.render import FORMATS, render, render_tables, tables_renderable
 from prom_bench.report.tables import TABLE_KEYS, Table, build_tables, parse_table
 
-__all__ = ["FORMATS", "TABLE_KEYS", "Table", "build_tables", "parse_table", "render", "render_tables",
-           "tables_renderable"]
+__all__ = [
+    "FORMATS",
+    "TABLE_KEYS",
+    "Table",
+    "build_tables",
+    "parse_table",
+    "render",
+    "render_tables",
+    "tables_renderable",
+]

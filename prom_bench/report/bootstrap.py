@@ -22,7 +22,7 @@ class Difference:
     diff: float
     low: float
     high: float
-    n: int          # paired items
+    n: int  # paired items
     level: float = DEFAULT_LEVEL
 
     @property
@@ -31,8 +31,15 @@ class Difference:
         return 1 if self.low > 0 else -1 if self.high < 0 else 0
 
 
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, resamples: int = DEFAULT_RESAMPLES,
-                     level: float = DEFAULT_LEVEL, seed: int = 0, chunk: int = 256) -> tuple[float, float, float]:
+def paired_bootstrap(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    level: float = DEFAULT_LEVEL,
+    seed: int = 0,
+    chunk: int = 256,
+) -> tuple[float, float, float]:
     """Mean difference of paired scores and its percentile bootstrap interval.
 
     Args:
@@ -49,12 +56,12 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, resamples: int = DEFAULT_R
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         raise ValueError(f"paired scores need two non-empty 1-d arrays of one length, got {a.shape} and {b.shape}")
-    delta = a - b                                                  # shape: [n]
+    delta = a - b  # shape: [n]
     rng = np.random.default_rng(seed)
     means = np.empty(resamples)
     for start in range(0, resamples, chunk):
         stop = min(start + chunk, resamples)
-        idx = rng.integers(0, delta.size, size=(stop - start, delta.size))   # shape: [chunk, n]
+        idx = rng.integers(0, delta.size, size=(stop - start, delta.size))  # shape: [chunk, n]
         means[start:stop] = delta[idx].mean(axis=1)
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(means, [tail, 1.0 - tail])
@@ -67,6 +74,7 @@ def paired_scores(samples_a: list[dict], samples_b: list[dict], metric: str) -> 
     Returns:
         Two arrays in sorted doc_id order. # shape: [n_common]
     """
+
     def by_doc(samples: list[dict]) -> dict:
         scores = {}
         for sample in samples:
@@ -79,8 +87,15 @@ def paired_scores(samples_a: list[dict], samples_b: list[dict], metric: str) -> 
     return np.array([sa[d] for d in common]), np.array([sb[d] for d in common])
 
 
-def compare_records(record_a: dict, record_b: dict, metrics: tuple[str, ...], *, resamples: int = DEFAULT_RESAMPLES,
-                    level: float = DEFAULT_LEVEL, seed: int = 0) -> list[Difference] | None:
+def compare_records(
+    record_a: dict,
+    record_b: dict,
+    metrics: tuple[str, ...],
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    level: float = DEFAULT_LEVEL,
+    seed: int = 0,
+) -> list[Difference] | None:
     """Bootstrap CIs of ``a - b`` for each metric of a cell, in percent; None without paired samples.
 
     Samples hold 0-1 scores (EM 0/1, F1 0..1, accuracy 0/1); record metrics are percent, so the

@@ -25,11 +25,20 @@ class Cell:
 
 QA_METRICS = ("exact_match", "f1")
 MGSM_METRICS = ("accuracy",)
-QA_CELLS = tuple(Cell(f"prom_{bench}_{lang}", bench, lang, QA_METRICS) for bench, lang in (
-    ("xquad", "th"), ("xquad", "ar"), ("xquad", "el"), ("mlqa", "ar"),
-    ("indicqa", "ta"), ("indicqa", "mr"), ("indicqa", "ml")))
+QA_CELLS = tuple(
+    Cell(f"prom_{bench}_{lang}", bench, lang, QA_METRICS)
+    for bench, lang in (
+        ("xquad", "th"),
+        ("xquad", "ar"),
+        ("xquad", "el"),
+        ("mlqa", "ar"),
+        ("indicqa", "ta"),
+        ("indicqa", "mr"),
+        ("indicqa", "ml"),
+    )
+)
 MGSM_CELLS = tuple(Cell(f"prom_mgsm_{lang}", "mgsm", lang, MGSM_METRICS) for lang in ("sw", "th", "bn", "te"))
-ALL_CELLS = QA_CELLS + MGSM_CELLS          # the 11 cells of Table 3
+ALL_CELLS = QA_CELLS + MGSM_CELLS  # the 11 cells of Table 3
 
 BENCH_LABEL = {"xquad": "XQuAD", "mlqa": "MLQA", "indicqa": "IndicQA", "mgsm": "MGSM"}
 METRIC_LABEL = {"exact_match": "EM", "f1": "F1", "accuracy": "acc"}
@@ -74,9 +83,9 @@ class Selection:
     """The chosen record of each (model, method, task), and what was left out for Table 4."""
 
     chosen: dict[tuple[str, str, str], dict]
-    main_settings: dict[tuple[str, str], str]         # (model, method) -> settings_id of the main run
-    other_settings: dict[tuple[str, str], set[str]]   # settings seen beside the main run's
-    main_is_clear: dict[tuple[str, str], bool]         # False in a pure sweep: no setting covers more cells
+    main_settings: dict[tuple[str, str], str]  # (model, method) -> settings_id of the main run
+    other_settings: dict[tuple[str, str], set[str]]  # settings seen beside the main run's
+    main_is_clear: dict[tuple[str, str], bool]  # False in a pure sweep: no setting covers more cells
 
     def get(self, model: str, method: str, task: str) -> dict | None:
         return self.chosen.get((model, method, task))
@@ -93,7 +102,7 @@ def _run(record: dict) -> tuple[str, str, str]:
 def select(records: list[dict]) -> Selection:
     """One record per (model, method, task): the latest of the main settings (see module docstring)."""
     latest = latest_records(records)
-    coverage = Counter(_run(r) for r in latest)                 # cells each run covers
+    coverage = Counter(_run(r) for r in latest)  # cells each run covers
     tasks_of: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for record in latest:
         tasks_of[_run(record)].add(record["task"])
@@ -119,7 +128,10 @@ def select(records: list[dict]) -> Selection:
     clear = {}
     for (model, method), main_sid in main.items():
         main_run = (model, method, main_sid)
-        rivals = [run for run in tasks_of if run[:2] == (model, method) and run != main_run
-                  and tasks_of[run] & tasks_of[main_run]]
+        rivals = [
+            run
+            for run in tasks_of
+            if run[:2] == (model, method) and run != main_run and tasks_of[run] & tasks_of[main_run]
+        ]
         clear[(model, method)] = all(coverage[run] < coverage[main_run] for run in rivals)
     return Selection(chosen, main, dict(other), clear)

@@ -20,7 +20,7 @@ from prom_bench.report.cells import ALL_CELLS, BENCH_LABEL, method_label, models
 from prom_bench.report.render import to_html
 from prom_bench.report.tables import build_tables, ci_table
 
-MAX_JSON_CHARS = 20_000   # a JSON summary longer than this is cut (the file itself stays beside the plots)
+MAX_JSON_CHARS = 20_000  # a JSON summary longer than this is cut (the file itself stays beside the plots)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -78,13 +78,15 @@ def results_chart(records: list[dict]) -> bytes | None:
                 record = selection.get(model, method, cell.task)
                 metric = "f1" if "f1" in cell.metrics else cell.metrics[0]
                 value = None if record is None else record["metrics"].get(metric)
-                if value is not None:       # a missing cell gets no bar, not a zero bar
+                if value is not None:  # a missing cell gets no bar, not a zero bar
                     xs.append(j + (i - (len(methods) - 1) / 2) * width)
                     heights.append(value)
             ax.bar(xs, heights, width=width, label=method_label(method))
         ax.set_xticks(range(len(cells)))
-        ax.set_xticklabels([f"{BENCH_LABEL[c.benchmark]}\n{c.lang} ({'F1' if 'f1' in c.metrics else 'acc'})"
-                            for c in cells], fontsize=8)
+        ax.set_xticklabels(
+            [f"{BENCH_LABEL[c.benchmark]}\n{c.lang} ({'F1' if 'f1' in c.metrics else 'acc'})" for c in cells],
+            fontsize=8,
+        )
         ax.set_ylabel("score (%)")
         ax.set_title(model, fontsize=10)
         ax.legend(fontsize=8, ncols=min(len(methods), 5))
@@ -104,15 +106,18 @@ def _artifacts(folder: Path | None, name: str) -> str:
     if not folder.is_dir():
         raise UserError(f"{name} folder '{folder}' does not exist; give the folder the {name} analysis wrote")
     parts = [f"<h2>{html.escape(name.capitalize())}</h2>"]
-    def visible(path: Path) -> bool:   # leave out hidden files and a writer's unfinished ``*.tmp.*``
+
+    def visible(path: Path) -> bool:  # leave out hidden files and a writer's unfinished ``*.tmp.*``
         return not any(part.startswith(".") for part in path.relative_to(folder).parts) and ".tmp" not in path.name
 
     pngs = sorted(p for p in folder.rglob("*.png") if visible(p))
     jsons = sorted(p for p in folder.rglob("*.json") if visible(p))
     for png in pngs:
         caption = html.escape(str(png.relative_to(folder)))
-        parts.append(f'<figure><img alt="{caption}" src="{_png_data_uri(png.read_bytes())}">'
-                     f"<figcaption>{caption}</figcaption></figure>")
+        parts.append(
+            f'<figure><img alt="{caption}" src="{_png_data_uri(png.read_bytes())}">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
     for path in jsons:
         try:
             text = json.dumps(json.loads(path.read_text(encoding="utf-8")), indent=1, ensure_ascii=False)
@@ -120,15 +125,23 @@ def _artifacts(folder: Path | None, name: str) -> str:
             text = f"(not readable as JSON: {exc})"
         if len(text) > MAX_JSON_CHARS:
             text = text[:MAX_JSON_CHARS] + f"\n... ({len(text) - MAX_JSON_CHARS} more characters in the file)"
-        parts.append(f"<details><summary>{html.escape(str(path.relative_to(folder)))}</summary>"
-                     f"<pre>{html.escape(text)}</pre></details>")
+        parts.append(
+            f"<details><summary>{html.escape(str(path.relative_to(folder)))}</summary>"
+            f"<pre>{html.escape(text)}</pre></details>"
+        )
     if not pngs and not jsons:
         parts.append(f'<p class="note">no PNG or JSON files in the {html.escape(name)} folder</p>')
     return "\n".join(parts)
 
 
-def build_report(records: list[dict], *, probe_dir: Path | None = None, interference_dir: Path | None = None,
-                 compare: str | None = "paper", title: str = "prom-bench report") -> str:
+def build_report(
+    records: list[dict],
+    *,
+    probe_dir: Path | None = None,
+    interference_dir: Path | None = None,
+    compare: str | None = "paper",
+    title: str = "prom-bench report",
+) -> str:
     """The whole page as one HTML string."""
     tables = build_tables(records, "all", compare=compare)
     ci = ci_table(select(records))
@@ -136,9 +149,11 @@ def build_report(records: list[dict], *, probe_dir: Path | None = None, interfer
     models = ", ".join(models_in(records))
     methods = ", ".join(sorted({method_label(r["method"]) for r in records}))
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    body = [f"<h1>{html.escape(title)}</h1>",
-            f'<p class="meta">{len(records)} records · models: {html.escape(models)} · methods: '
-            f"{html.escape(methods)} · generated {generated}</p>"]
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">{len(records)} records · models: {html.escape(models)} · methods: '
+        f"{html.escape(methods)} · generated {generated}</p>",
+    ]
     for table in tables:
         body.append(f"<h2>{html.escape(table.title)}</h2>")
         body.append(to_html(table))
@@ -147,14 +162,19 @@ def build_report(records: list[dict], *, probe_dir: Path | None = None, interfer
         body.append(to_html(ci))
     if chart is not None:
         body.append("<h2>Scores per cell</h2>")
-        body.append(f'<figure><img alt="scores per cell" src="{_png_data_uri(chart)}">'
-                    "<figcaption>F1 for QA cells, accuracy for MGSM cells; a missing bar is a missing record."
-                    "</figcaption></figure>")
+        body.append(
+            f'<figure><img alt="scores per cell" src="{_png_data_uri(chart)}">'
+            "<figcaption>F1 for QA cells, accuracy for MGSM cells; a missing bar is a missing record."
+            "</figcaption></figure>"
+        )
     body.append(_artifacts(probe_dir, "probe"))
     body.append(_artifacts(interference_dir, "interference"))
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            + "\n".join(p for p in body if p) + "\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(p for p in body if p)
+        + "\n</body>\n</html>\n"
+    )
 
 
 def write_report(records: list[dict], out: Path, **kwargs) -> Path:

@@ -66,11 +66,17 @@ def _md(text: str) -> str:
 
 def to_markdown(table: Table) -> str:
     cells = lambda items: "| " + " | ".join(_md(i) for i in items) + " |"  # noqa: E731
-    lines = [f"**{table.title}**", "", cells([table.stub, *table.flat_columns()]),
-             "|" + "---|" + "---:|" * len(table.columns)]
+    lines = [
+        f"**{table.title}**",
+        "",
+        cells([table.stub, *table.flat_columns()]),
+        "|" + "---|" + "---:|" * len(table.columns),
+    ]
     for row in table.rows:
         line = cells([row.label, *(show(v) for v in row.values)])
-        lines.append(line.replace(f"| {_md(row.label)} |", f"| *{_md(row.label)}* |", 1) if row.source == "paper" else line)
+        lines.append(
+            line.replace(f"| {_md(row.label)} |", f"| *{_md(row.label)}* |", 1) if row.source == "paper" else line
+        )
     lines += ["", f"*{_md(table.caption)}*"]
     lines += [f"- note: {_md(n)}" for n in table.notes]
     return "\n".join(lines) + "\n"
@@ -87,9 +93,24 @@ def to_csv(table: Table) -> str:
 
 
 # -------------------------------------------------------------------------------------------------- latex
-_LATEX = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-          "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
-          "–": "--", "·": r"$\cdot$", "α": r"$\alpha$", "λ": r"$\lambda$", "†": r"$^\dagger$", "*": r"$^*$"}
+_LATEX = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "–": "--",
+    "·": r"$\cdot$",
+    "α": r"$\alpha$",
+    "λ": r"$\lambda$",
+    "†": r"$^\dagger$",
+    "*": r"$^*$",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -98,8 +119,13 @@ def latex_escape(text: str) -> str:
 
 def to_latex(table: Table) -> str:
     """A booktabs ``table`` environment; group headers become \\multicolumn with \\cmidrule."""
-    lines = [r"\begin{table}[t]", r"\centering", r"\small",
-             r"\begin{tabular}{l" + "r" * len(table.columns) + "}", r"\toprule"]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        r"\begin{tabular}{l" + "r" * len(table.columns) + "}",
+        r"\toprule",
+    ]
     for group_row in table.groups:
         heads, rules, col = [""], [], 2
         for label, span in group_row:
@@ -117,7 +143,11 @@ def to_latex(table: Table) -> str:
         if row.source == "paper":
             label = rf"\textit{{{label}}}"
         lines.append(" & ".join([label, *(latex_escape(show(v, missing="–")) for v in row.values)]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_escape(table.title.split(': ', 1)[-1])}. {latex_escape(table.caption)}}}"]
+    lines += [
+        r"\bottomrule",
+        r"\end{tabular}",
+        rf"\caption{{{latex_escape(table.title.split(': ', 1)[-1])}. {latex_escape(table.caption)}}}",
+    ]
     lines.append(rf"\label{{tab:prom-bench-{table.key}}}")
     lines += [f"% note: {n}" for n in table.notes]
     lines.append(r"\end{table}")
@@ -128,19 +158,29 @@ def to_latex(table: Table) -> str:
 def to_html(table: Table) -> str:
     """A ``<table>`` (no styles of its own; the report page supplies CSS classes)."""
     esc = html.escape
-    parts = [f'<table class="results" id="table-{esc(table.key)}">',
-             f"<caption><strong>{esc(table.title)}.</strong> {esc(table.caption)}</caption>", "<thead>"]
+    parts = [
+        f'<table class="results" id="table-{esc(table.key)}">',
+        f"<caption><strong>{esc(table.title)}.</strong> {esc(table.caption)}</caption>",
+        "<thead>",
+    ]
     rows_above = len(table.groups)
     for i, group_row in enumerate(table.groups):
         stub = f'<th rowspan="{rows_above + 1}">{esc(table.stub)}</th>' if i == 0 else ""
-        parts.append("<tr>" + stub + "".join(f'<th colspan="{span}">{esc(label)}</th>' for label, span in group_row) + "</tr>")
+        parts.append(
+            "<tr>" + stub + "".join(f'<th colspan="{span}">{esc(label)}</th>' for label, span in group_row) + "</tr>"
+        )
     stub = "" if rows_above else f"<th>{esc(table.stub)}</th>"
     parts.append("<tr>" + stub + "".join(f"<th>{esc(c)}</th>" for c in table.columns) + "</tr>")
     parts += ["</thead>", "<tbody>"]
     for row in table.rows:
-        tds = "".join(f'<td class="missing">{MISSING}</td>' if v.missing else
-                      f'<td class="text">{esc(show(v))}</td>' if v.number is None and not _numeric(v.text) else
-                      f"<td>{esc(show(v))}</td>" for v in row.values)
+        tds = "".join(
+            f'<td class="missing">{MISSING}</td>'
+            if v.missing
+            else f'<td class="text">{esc(show(v))}</td>'
+            if v.number is None and not _numeric(v.text)
+            else f"<td>{esc(show(v))}</td>"
+            for v in row.values
+        )
         parts.append(f'<tr class="{esc(row.source)}"><th scope="row">{esc(row.label)}</th>{tds}</tr>')
     parts += ["</tbody>", "</table>"]
     parts += [f'<p class="note">note: {esc(n)}</p>' for n in table.notes]
@@ -166,9 +206,17 @@ def render(tables: list[Table], fmt: str = "rich") -> str:
     return "\n".join(_RENDERERS[fmt](t) for t in tables)
 
 
-def render_tables(records: list[dict], table: str = "all", fmt: str = "rich", compare: str | None = None,
-                  significant: bool = False, *, lang: str | None = None, resamples: int = DEFAULT_RESAMPLES,
-                  seed: int = 0) -> str:
+def render_tables(
+    records: list[dict],
+    table: str = "all",
+    fmt: str = "rich",
+    compare: str | None = None,
+    significant: bool = False,
+    *,
+    lang: str | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> str:
     """The paper's tables from ``records``, as text in ``fmt`` (rich gives plain text; see ``tables_renderable``).
 
     Args:
@@ -181,12 +229,17 @@ def render_tables(records: list[dict], table: str = "all", fmt: str = "rich", co
     """
     if fmt not in FORMATS:
         raise unknown("format", fmt, FORMATS)
-    return render(build_tables(records, table, compare=compare, significant=significant, lang=lang,
-                               resamples=resamples, seed=seed), fmt)
+    return render(
+        build_tables(
+            records, table, compare=compare, significant=significant, lang=lang, resamples=resamples, seed=seed
+        ),
+        fmt,
+    )
 
 
-def tables_renderable(records: list[dict], table: str = "all", compare: str | None = None, significant: bool = False,
-                      **kwargs) -> Group:
+def tables_renderable(
+    records: list[dict], table: str = "all", compare: str | None = None, significant: bool = False, **kwargs
+) -> Group:
     """The tables as one rich renderable (colours and dimmed paper rows), for ``console.print``."""
     tables = build_tables(records, table, compare=compare, significant=significant, **kwargs)
     return Group(*(part for t in tables for part in (to_rich(t), Text(""))))

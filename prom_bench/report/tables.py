@@ -13,9 +13,23 @@ from prom_bench.errors import UserError
 from prom_bench.languages import LANGUAGES
 from prom_bench.report import paper
 from prom_bench.report.bootstrap import DEFAULT_RESAMPLES
-from prom_bench.report.cells import (ALL_CELLS, BASELINE, BENCH_LABEL, MGSM_CELLS, METRIC_LABEL, PAPER_MODEL,
-                                     QA_CELLS, Cell, Selection, is_pivot_method, lambda_zero, method_label,
-                                     method_rank, models_in, select)
+from prom_bench.report.cells import (
+    ALL_CELLS,
+    BASELINE,
+    BENCH_LABEL,
+    METRIC_LABEL,
+    MGSM_CELLS,
+    PAPER_MODEL,
+    QA_CELLS,
+    Cell,
+    Selection,
+    is_pivot_method,
+    lambda_zero,
+    method_label,
+    method_rank,
+    models_in,
+    select,
+)
 from prom_bench.report.winloss import count_vs_baseline
 from prom_bench.results import latest_records
 
@@ -29,8 +43,8 @@ class Value:
 
     number: float | None = None
     text: str | None = None
-    star: bool = False       # lambda = 0 for this cell (the paper's asterisk)
-    partial: bool = False    # an average over only some of the cells (marked with a dagger)
+    star: bool = False  # lambda = 0 for this cell (the paper's asterisk)
+    partial: bool = False  # an average over only some of the cells (marked with a dagger)
 
     @property
     def missing(self) -> bool:
@@ -41,7 +55,7 @@ class Value:
 class Row:
     label: str
     values: list[Value]
-    source: str = "run"      # "run" or "paper" (a --compare row)
+    source: str = "run"  # "run" or "paper" (a --compare row)
 
 
 @dataclass
@@ -49,11 +63,11 @@ class Table:
     key: str
     title: str
     caption: str
-    columns: list[str]                                   # leaf column labels
-    groups: list[list[tuple[str, int]]] = field(default_factory=list)   # header rows above: (label, span)
+    columns: list[str]  # leaf column labels
+    groups: list[list[tuple[str, int]]] = field(default_factory=list)  # header rows above: (label, span)
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    stub: str = "method"                                 # header of the row-label column
+    stub: str = "method"  # header of the row-label column
 
     def flat_columns(self) -> list[str]:
         """Leaf labels prefixed with their group labels (``XQuAD th EM``), for one-row headers."""
@@ -103,8 +117,7 @@ def _mean(values: list[float | None], total: int) -> Value:
     return Value(sum(present) / len(present), partial=len(present) < total)
 
 
-def _score_rows(selection: Selection, model: str, method: str, cells: tuple[Cell, ...], label: str,
-                source: str) -> Row:
+def _score_rows(selection: Selection, model: str, method: str, cells: tuple[Cell, ...], label: str, source: str) -> Row:
     values: list[Value] = []
     per_metric: dict[str, list[float | None]] = {m: [] for m in cells[0].metrics}
     for cell in cells:
@@ -130,8 +143,10 @@ def _score_table(key: str, cells: tuple[Cell, ...], selection: Selection, paper_
     several = len(models) > 1
     if key == "1":
         benches = list(dict.fromkeys(c.benchmark for c in cells))
-        groups = [[(BENCH_LABEL[b], 2 * sum(c.benchmark == b for c in cells)) for b in benches] + [("avg", 2)],
-                  [(c.lang, 2) for c in cells] + [("", 2)]]
+        groups = [
+            [(BENCH_LABEL[b], 2 * sum(c.benchmark == b for c in cells)) for b in benches] + [("avg", 2)],
+            [(c.lang, 2) for c in cells] + [("", 2)],
+        ]
         columns = [METRIC_LABEL[m].lower() for c in cells for m in c.metrics] + ["em", "f1"]
         title, caption = "Table 1: QA exact match and F1", "Exact match and F1 (%) of the QA benchmarks."
     else:
@@ -144,25 +159,40 @@ def _score_table(key: str, cells: tuple[Cell, ...], selection: Selection, paper_
             if not any(selection.get(model, method, c.task) for c in cells):
                 continue
             table.rows.append(_score_rows(selection, model, method, cells, _row_label(model, method, several), "run"))
-            if paper_sel is not None and model != PAPER_MODEL and any(
-                    paper_sel.get(PAPER_MODEL, method, c.task) for c in cells):
-                table.rows.append(_score_rows(paper_sel, PAPER_MODEL, method, cells,
-                                              _row_label(model, method, several, paper_row=True), "paper"))
+            if (
+                paper_sel is not None
+                and model != PAPER_MODEL
+                and any(paper_sel.get(PAPER_MODEL, method, c.task) for c in cells)
+            ):
+                table.rows.append(
+                    _score_rows(
+                        paper_sel,
+                        PAPER_MODEL,
+                        method,
+                        cells,
+                        _row_label(model, method, several, paper_row=True),
+                        "paper",
+                    )
+                )
     table.caption += " *: λ = 0 (regulation found no English pivot for the language). –: no record."
     if any(v.partial for row in table.rows for v in row.values):
         table.caption += f" †: average over the cells present only (the full average needs all {len(cells)})."
     if any(row.source == "paper" for row in table.rows):
         table.caption += f" 'paper:' rows are the paper's {PAPER_MODEL} numbers."
     for (model, method), ids in sorted(selection.other_settings.items()):
-        why = ("the ones covering the most cells" if selection.main_is_clear.get((model, method))
-               else "a tie on cells covered: the latest of the tied")
-        table.notes.append(f"{model} · {method_label(method)}: {len(ids)} more setting(s) on record, shown in Table 4; "
-                           f"this table uses settings {selection.main_settings.get((model, method), '?')} ({why}).")
+        why = (
+            "the ones covering the most cells"
+            if selection.main_is_clear.get((model, method))
+            else "a tie on cells covered: the latest of the tied"
+        )
+        table.notes.append(
+            f"{model} · {method_label(method)}: {len(ids)} more setting(s) on record, shown in Table 4; "
+            f"this table uses settings {selection.main_settings.get((model, method), '?')} ({why})."
+        )
     return table
 
 
-def _table3(selection: Selection, paper_sel: Selection | None, significant: bool, resamples: int,
-            seed: int) -> Table:
+def _table3(selection: Selection, paper_sel: Selection | None, significant: bool, resamples: int, seed: int) -> Table:
     printed = None
     models = models_in(list(selection.chosen.values()))
     several = len(models) > 1
@@ -173,34 +203,60 @@ def _table3(selection: Selection, paper_sel: Selection | None, significant: bool
     if show_paper:
         columns += ["paper: lose", "paper: win"]
     columns.append("note")
-    rule = ("A method wins a cell when it dominates t+e there: at least as good on every metric of the cell "
-            "(EM and F1 for the 7 QA cells, accuracy for the 4 MGSM cells) and strictly better on at least one; "
-            "it loses when t+e dominates it; a trade-off or an exact tie counts as neither.")
+    rule = (
+        "A method wins a cell when it dominates t+e there: at least as good on every metric of the cell "
+        "(EM and F1 for the 7 QA cells, accuracy for the 4 MGSM cells) and strictly better on at least one; "
+        "it loses when t+e dominates it; a trade-off or an exact tie counts as neither."
+    )
     if significant:
-        rule += (f" Significant only: a metric counts as better (worse) only when the 95% paired-bootstrap interval "
-                 f"of the difference ({resamples} resamples over items paired by doc_id) lies wholly above "
-                 "(below) 0; cells without per-item scores on both sides are not counted.")
+        rule += (
+            f" Significant only: a metric counts as better (worse) only when the 95% paired-bootstrap interval "
+            f"of the difference ({resamples} resamples over items paired by doc_id) lies wholly above "
+            "(below) 0; cells without per-item scores on both sides are not counted."
+        )
     else:
         rule += " Compared on the stored scores (the paper's own one-decimal numbers for its records)."
-    caption = (f"Wins and losses against {method_label(BASELINE)} over the {len(ALL_CELLS)} cells of Tables 1-2. "
-               + rule + " Counts read k/m: k cells of the m compared.")
-    table = Table("3", "Table 3: wins and losses against t+e" + (" (significant only)" if significant else ""),
-                  caption, columns)
+    caption = (
+        f"Wins and losses against {method_label(BASELINE)} over the {len(ALL_CELLS)} cells of Tables 1-2. "
+        + rule
+        + " Counts read k/m: k cells of the m compared."
+    )
+    table = Table(
+        "3", "Table 3: wins and losses against t+e" + (" (significant only)" if significant else ""), caption, columns
+    )
     for model in models:
         methods = [m for m in selection.methods(model) if m != BASELINE]
         paper_counts = (printed or {}).get("counts", {})
-        if model == PAPER_MODEL:     # the paper prints counts for methods whose cells it never prints
+        if model == PAPER_MODEL:  # the paper prints counts for methods whose cells it never prints
             methods += [m for m in paper_counts if m not in methods]
         for method in sorted(methods, key=method_rank):
-            table.rows.append(_table3_row(selection, model, method, _row_label(model, method, several),
-                                          printed if show_paper else None, significant, resamples, seed))
+            table.rows.append(
+                _table3_row(
+                    selection,
+                    model,
+                    method,
+                    _row_label(model, method, several),
+                    printed if show_paper else None,
+                    significant,
+                    resamples,
+                    seed,
+                )
+            )
     if not table.rows:
         table.notes.append("no records to compare")
     return table
 
 
-def _table3_row(selection: Selection, model: str, method: str, label: str, printed: dict | None,
-                significant: bool, resamples: int, seed: int) -> Row:
+def _table3_row(
+    selection: Selection,
+    model: str,
+    method: str,
+    label: str,
+    printed: dict | None,
+    significant: bool,
+    resamples: int,
+    seed: int,
+) -> Row:
     """Computed counts, the paper's printed counts when ``printed``, and a note on what differs or is missing."""
     notes: list[str] = []
     has_baseline = any(selection.get(model, BASELINE, c.task) for c in ALL_CELLS)
@@ -208,8 +264,13 @@ def _table3_row(selection: Selection, model: str, method: str, label: str, print
     count = None
     if not has_baseline or not has_records:
         values = [Value(), Value(), Value()]
-        notes.append(f"no {BASELINE} records" if not has_baseline else
-                     "no per-cell scores (the paper prints only its counts)" if model == PAPER_MODEL else "no records")
+        notes.append(
+            f"no {BASELINE} records"
+            if not has_baseline
+            else "no per-cell scores (the paper prints only its counts)"
+            if model == PAPER_MODEL
+            else "no records"
+        )
     else:
         count = count_vs_baseline(selection, model, method, significant=significant, resamples=resamples, seed=seed)
         m = count.compared
@@ -221,8 +282,10 @@ def _table3_row(selection: Selection, model: str, method: str, label: str, print
     if printed is not None:
         pc = printed.get("counts", {}).get(method)
         total = printed.get("cells", len(ALL_CELLS))
-        values += [Value(text=f"{pc['lose']}/{total}"), Value(text=f"{pc['win']}/{total}")] if pc else [Value(), Value()]
-        if pc and model == PAPER_MODEL and count is not None:   # the same model: the counts must agree
+        values += (
+            [Value(text=f"{pc['lose']}/{total}"), Value(text=f"{pc['win']}/{total}")] if pc else [Value(), Value()]
+        )
+        if pc and model == PAPER_MODEL and count is not None:  # the same model: the counts must agree
             if count.compared < total:
                 notes.append(f"paper's count covers {total} cells, computed {count.compared}: not comparable")
             elif (count.losses, count.wins) != (pc["lose"], pc["win"]):
@@ -245,15 +308,30 @@ def ci_table(selection: Selection, *, resamples: int = DEFAULT_RESAMPLES, seed: 
             for cell in ALL_CELLS:
                 for diff in count.differences.get(cell.task, []):
                     sign = {1: "better", -1: "worse", 0: "not significant"}[diff.sign]
-                    rows.append(Row(_row_label(model, method, several), [
-                        Value(text=f"{BENCH_LABEL[cell.benchmark]} {cell.lang}"), Value(text=METRIC_LABEL[diff.metric]),
-                        Value(diff.diff), Value(diff.low), Value(diff.high), Value(text=str(diff.n)), Value(text=sign)]))
+                    rows.append(
+                        Row(
+                            _row_label(model, method, several),
+                            [
+                                Value(text=f"{BENCH_LABEL[cell.benchmark]} {cell.lang}"),
+                                Value(text=METRIC_LABEL[diff.metric]),
+                                Value(diff.diff),
+                                Value(diff.low),
+                                Value(diff.high),
+                                Value(text=str(diff.n)),
+                                Value(text=sign),
+                            ],
+                        )
+                    )
     if not rows:
         return None
-    return Table("3-ci", f"Differences against {BASELINE} (95% paired bootstrap)",
-                 f"Method minus {method_label(BASELINE)} in points, with the percentile interval of {resamples} "
-                 "bootstrap resamples of the items both systems answered (paired by doc_id).",
-                 ["cell", "metric", "diff", "low", "high", "items", "verdict"], rows=rows)
+    return Table(
+        "3-ci",
+        f"Differences against {BASELINE} (95% paired bootstrap)",
+        f"Method minus {method_label(BASELINE)} in points, with the percentile interval of {resamples} "
+        "bootstrap resamples of the items both systems answered (paired by doc_id).",
+        ["cell", "metric", "diff", "low", "high", "items", "verdict"],
+        rows=rows,
+    )
 
 
 def _fmt_setting(value) -> str:
@@ -297,10 +375,15 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
     for cell in cells:
         columns += [METRIC_LABEL[m] for m in cell.metrics]
         groups_top.append((f"{BENCH_LABEL[cell.benchmark]}", len(cell.metrics)))
-    table = Table("4", f"Table 4: hyperparameter sweep on {lang}",
-                  f"Scores (%) on {LANGUAGES[lang].name} ({lang}) for each setting of n (pivot layer), α (label "
-                  "smoothing) and λ (pivot loss weight); trained baselines first. –: no record.",
-                  columns, [groups_top], stub="run")
+    table = Table(
+        "4",
+        f"Table 4: hyperparameter sweep on {lang}",
+        f"Scores (%) on {LANGUAGES[lang].name} ({lang}) for each setting of n (pivot layer), α (label "
+        "smoothing) and λ (pivot loss weight); trained baselines first. –: no record.",
+        columns,
+        [groups_top],
+        stub="run",
+    )
     models = models_in(on_lang)
     several = len(models) > 1
 
@@ -309,23 +392,35 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
         for r in source_records:
             if r["model"] == model:
                 by_run.setdefault((r["method"], r["settings_id"]), {})[r["task"]] = r
+
         def varied(method: str, settings: dict) -> list[int]:
             """Indices into SWEEP_KEYS (then extra keys) where a run differs from its method's main run."""
             if not sel.main_is_clear.get((model, method)):
-                return []     # a pure sweep: no main run to compare with
+                return []  # a pure sweep: no main run to compare with
             main_sid = sel.main_settings.get((model, method))
-            main = next((r["settings"] for r in sel.chosen.values()     # the main run may be on other languages
-                         if r["model"] == model and r["method"] == method and r["settings_id"] == main_sid), settings)
+            main = next(
+                (
+                    r["settings"]
+                    for r in sel.chosen.values()  # the main run may be on other languages
+                    if r["model"] == model and r["method"] == method and r["settings_id"] == main_sid
+                ),
+                settings,
+            )
             keys = [k for k, _ in SWEEP_KEYS] + extra_keys
             return [i for i, k in enumerate(keys) if repr(settings.get(k)) != repr(main.get(k))]
 
         def order(key):
-            method, sid = key
+            method, _ = key
             settings = next(iter(by_run[key].values()))["settings"]
             diff = varied(method, settings)
             # The paper's order: baselines, the main run, then one block per varied setting.
-            return (is_pivot_method(method), method_rank(method), len(diff) > 0, diff,
-                    [_number(settings.get(k)) for k, _ in SWEEP_KEYS])
+            return (
+                is_pivot_method(method),
+                method_rank(method),
+                len(diff) > 0,
+                diff,
+                [_number(settings.get(k)) for k, _ in SWEEP_KEYS],
+            )
 
         for method, sid in sorted(by_run, key=order):
             if not is_pivot_method(method) and method not in ("t", BASELINE):
@@ -340,12 +435,19 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
                 symbols = [sym for _, sym in SWEEP_KEYS] + extra_keys
                 label += " (main)" if not diff else ": " + ", ".join(symbols[i] for i in diff) + " varied"
             label = f"{prefix}{model} · {label}" if several and not prefix else f"{prefix}{label}"
-            values = [Value(text=_fmt_setting(settings.get(k)) if is_pivot_method(method) else "") for k, _ in SWEEP_KEYS]
+            values = [
+                Value(text=_fmt_setting(settings.get(k)) if is_pivot_method(method) else "") for k, _ in SWEEP_KEYS
+            ]
             values += [Value(text=_fmt_setting(settings.get(k))) for k in extra_keys]
             for cell in cells:
                 record = runs.get(cell.task)
-                values += [Value(None if record is None else record["metrics"].get(m),
-                                 star=record is not None and lambda_zero(record)) for m in cell.metrics]
+                values += [
+                    Value(
+                        None if record is None else record["metrics"].get(m),
+                        star=record is not None and lambda_zero(record),
+                    )
+                    for m in cell.metrics
+                ]
             table.rows.append(Row(label, values, source))
 
     for model in models:
@@ -359,8 +461,16 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
     return table
 
 
-def build_tables(records: list[dict], table: str = "all", *, compare: str | None = None, significant: bool = False,
-                 lang: str | None = None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> list[Table]:
+def build_tables(
+    records: list[dict],
+    table: str = "all",
+    *,
+    compare: str | None = None,
+    significant: bool = False,
+    lang: str | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> list[Table]:
     """Tables 1-4 (or one of them) from records, as data.
 
     Args:

@@ -49,8 +49,8 @@ class Count:
     wins: int = 0
     losses: int = 0
     neither: int = 0
-    missing: list[str] = field(default_factory=list)      # cells without a record on either side
-    untestable: list[str] = field(default_factory=list)   # significance asked, but no paired samples
+    missing: list[str] = field(default_factory=list)  # cells without a record on either side
+    untestable: list[str] = field(default_factory=list)  # significance asked, but no paired samples
     differences: dict[str, list[Difference]] = field(default_factory=dict)  # task -> CI per metric
 
     @property
@@ -58,9 +58,18 @@ class Count:
         return self.wins + self.losses + self.neither
 
 
-def count_vs_baseline(selection: Selection, model: str, method: str, *, cells: tuple[Cell, ...] = ALL_CELLS,
-                      significant: bool = False, intervals: bool = False, resamples: int = DEFAULT_RESAMPLES,
-                      seed: int = 0, baseline: str = BASELINE) -> Count:
+def count_vs_baseline(
+    selection: Selection,
+    model: str,
+    method: str,
+    *,
+    cells: tuple[Cell, ...] = ALL_CELLS,
+    significant: bool = False,
+    intervals: bool = False,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    baseline: str = BASELINE,
+) -> Count:
     """Wins/losses of ``method`` against ``baseline`` for one model over ``cells``.
 
     Bootstrap intervals are computed for the cells with paired samples when ``significant`` (they decide

@@ -11,7 +11,9 @@ class _Dumper(yaml.SafeDumper):
     """Writes strings with line breaks in double quotes ("a\\nb"), the way hand-written task YAMLs do."""
 
 
-_Dumper.add_representer(str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style='"' if "\n" in s else None))
+_Dumper.add_representer(
+    str, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style='"' if "\n" in s else None)
+)
 
 
 def write_task_yamls(generator: str, configs: dict[str, dict]) -> None:
@@ -23,15 +25,31 @@ def write_task_yamls(generator: str, configs: dict[str, dict]) -> None:
         (here / f"{task}.yaml").write_text(header + body, encoding="utf-8")
 
 
-def qa_task_config(family: str, lang: str, labels: tuple[str, str, str], *, dataset_name: str, split: str,
-                   source: str, revision: str, version: float, max_gen_toks: int) -> dict:
+def qa_task_config(
+    family: str,
+    lang: str,
+    labels: tuple[str, str, str],
+    *,
+    dataset_name: str,
+    split: str,
+    source: str,
+    revision: str,
+    version: float,
+    max_gen_toks: int,
+) -> dict:
     """One extractive-QA task (XQuAD, MLQA, IndicQA): context, question and answer cue in ``lang``."""
     context, question, answer = labels
     return {
         "include": "_template",
         "task": f"prom_{family}_{lang}",
         "dataset_name": dataset_name,
-        "dataset_kwargs": {"family": family, "lang": lang, "split": split, "data_source": source, "data_revision": revision},
+        "dataset_kwargs": {
+            "family": family,
+            "lang": lang,
+            "split": split,
+            "data_source": source,
+            "data_revision": revision,
+        },
         "doc_to_text": f"{context}: {{{{context}}}}\n\n{question}: {{{{question}}}}\n\n{answer}:",
         # The answer is a span of the context, on the answer line: stop at the end of that line.
         "generation_kwargs": {"until": ["\n"], "max_gen_toks": max_gen_toks, "do_sample": False},

@@ -56,11 +56,14 @@ def _require(path: Path, family: str, lang: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(
             f"no {family} data for '{lang}': {path} does not exist (local data dirs use the upstream layout: "
-            "xquad/xquad.LANG.json, mlqa/test-context-LANG-question-LANG.json, indicqa/indicqa.LANG.json, mgsm/mgsm_LANG.tsv)")
+            "xquad/xquad.LANG.json, mlqa/test-context-LANG-question-LANG.json, indicqa/indicqa.LANG.json, "
+            "mgsm/mgsm_LANG.tsv)"
+        )
     return path
 
 
 # --- SQuAD-style QA (XQuAD, MLQA, IndicQA) ----------------------------------------------------------------
+
 
 def squad_records(payload: dict[str, Any], lang: str) -> tuple[list[dict[str, Any]], int]:
     """Flatten SQuAD JSON (``{"data": [{"title", "paragraphs": [{"context", "qas"}]}]}``) to one row per question.
@@ -75,20 +78,32 @@ def squad_records(payload: dict[str, Any], lang: str) -> tuple[list[dict[str, An
                 if not answers or qa.get("is_impossible"):
                     dropped += 1
                     continue
-                rows.append({
-                    "id": str(qa["id"]),
-                    "title": article.get("title", ""),
-                    "context": paragraph["context"],
-                    "question": qa["question"],
-                    "answers": {"text": [a["text"] for a in answers],
-                                "answer_start": [int(a.get("answer_start", -1)) for a in answers]},
-                    "lang": lang,
-                })
+                rows.append(
+                    {
+                        "id": str(qa["id"]),
+                        "title": article.get("title", ""),
+                        "context": paragraph["context"],
+                        "question": qa["question"],
+                        "answers": {
+                            "text": [a["text"] for a in answers],
+                            "answer_start": [int(a.get("answer_start", -1)) for a in answers],
+                        },
+                        "lang": lang,
+                    }
+                )
     return rows, dropped
 
 
-def load_squad_style(*, family: str, lang: str, split: str, data_revision: str, data_source: str,
-                     data_dir: str | None = None, **_ignored: Any):
+def load_squad_style(
+    *,
+    family: str,
+    lang: str,
+    split: str,
+    data_revision: str,
+    data_source: str,
+    data_dir: str | None = None,
+    **_ignored: Any,
+):
     """``custom_dataset`` for xquad / mlqa / indicqa. Returns a ``DatasetDict`` with one split, ``split``."""
     import datasets
 
@@ -99,9 +114,17 @@ def load_squad_style(*, family: str, lang: str, split: str, data_revision: str, 
     elif family == "xquad":
         # google/xquad is parquet on the hub: one config per language, already one row per question.
         hub = datasets.load_dataset(data_source, f"xquad.{lang}", split=split, revision=data_revision)
-        rows = [{"id": r["id"], "title": "", "context": r["context"], "question": r["question"],
-                 "answers": {"text": list(r["answers"]["text"]), "answer_start": list(r["answers"]["answer_start"])},
-                 "lang": lang} for r in hub]
+        rows = [
+            {
+                "id": r["id"],
+                "title": "",
+                "context": r["context"],
+                "question": r["question"],
+                "answers": {"text": list(r["answers"]["text"]), "answer_start": list(r["answers"]["answer_start"])},
+                "lang": lang,
+            }
+            for r in hub
+        ]
         dropped = 0
     else:
         rows, dropped = squad_records(_hub_squad_payload(family, lang, split, data_revision, data_source), lang)
@@ -129,6 +152,7 @@ def _hub_squad_payload(family: str, lang: str, split: str, revision: str, source
 
 # --- MGSM -------------------------------------------------------------------------------------------------
 
+
 def mgsm_rows_from_tsv(path: Path, lang: str) -> list[dict[str, Any]]:
     """Rows of an upstream ``mgsm_{lang}.tsv`` (question<TAB>answer_number, no header)."""
     rows = []
@@ -142,7 +166,9 @@ def mgsm_rows_from_tsv(path: Path, lang: str) -> list[dict[str, Any]]:
     return rows
 
 
-def load_mgsm(*, lang: str, split: str, data_revision: str, data_source: str, data_dir: str | None = None, **_ignored: Any):
+def load_mgsm(
+    *, lang: str, split: str, data_revision: str, data_source: str, data_dir: str | None = None, **_ignored: Any
+):
     """``custom_dataset`` for mgsm. Returns a ``DatasetDict`` with one split, ``split``."""
     import datasets
 

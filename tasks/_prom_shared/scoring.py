@@ -51,6 +51,7 @@ _thai_fallback_logged = False
 
 # --- normalisation ----------------------------------------------------------------------------------------
 
+
 def squad_normalize(text: str) -> str:
     """The official SQuAD v1.1 ``normalize_answer`` (English only): lower, ASCII punctuation, articles, spaces."""
     text = text.lower()
@@ -100,6 +101,7 @@ def _strip_greek_accents(text: str) -> str:
 
 # --- tokenisation -----------------------------------------------------------------------------------------
 
+
 def tokenize(normalized: str, lang: str) -> list[str]:
     """Tokens of already-normalised text: Thai words (it writes no spaces between words), else spaces."""
     if lang == "th":
@@ -120,6 +122,7 @@ def _thai_words(text: str) -> list[str]:
 
 
 # --- EM / F1 ----------------------------------------------------------------------------------------------
+
 
 def exact_match(prediction: str, gold: str, lang: str) -> float:
     """1.0 if the normalised strings are equal (for Thai: equal ignoring spaces), else 0.0."""

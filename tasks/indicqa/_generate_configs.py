@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tasks/, which holds the _prom_shared package
-from _prom_shared.generate import qa_task_config, write_task_yamls  # noqa: E402
+from _prom_shared.generate import qa_task_config, write_task_yamls
 
 FAMILY = "indicqa"
 VERSION = 1.0
@@ -30,8 +30,17 @@ LABELS = {
 
 
 def task_config(lang: str, labels: tuple[str, str, str]) -> dict:
-    return qa_task_config(FAMILY, lang, labels, dataset_name=f"indicqa.{lang}", split=SPLIT, source=SOURCE, revision=REVISION,
-                          version=VERSION, max_gen_toks=MAX_GEN_TOKS)
+    return qa_task_config(
+        FAMILY,
+        lang,
+        labels,
+        dataset_name=f"indicqa.{lang}",
+        split=SPLIT,
+        source=SOURCE,
+        revision=REVISION,
+        version=VERSION,
+        max_gen_toks=MAX_GEN_TOKS,
+    )
 
 
 def main() -> None:

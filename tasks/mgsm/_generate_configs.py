@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tasks/, which holds the _prom_shared package
-from _prom_shared.generate import write_task_yamls  # noqa: E402
+from _prom_shared.generate import write_task_yamls
 
 FAMILY = "mgsm"
 VERSION = 1.0
@@ -32,7 +32,13 @@ def task_config(lang: str, question: str, answer: str) -> dict:
         "include": "_template",
         "task": f"prom_{FAMILY}_{lang}",
         "dataset_name": lang,
-        "dataset_kwargs": {"family": FAMILY, "lang": lang, "split": SPLIT, "data_source": SOURCE, "data_revision": REVISION},
+        "dataset_kwargs": {
+            "family": FAMILY,
+            "lang": lang,
+            "split": SPLIT,
+            "data_source": SOURCE,
+            "data_revision": REVISION,
+        },
         "doc_to_text": f"{question}: {{{{question}}}}\n{answer}:",
         # A direct answer is one line; a model that goes on to invent the next problem starts it with the
         # question word.

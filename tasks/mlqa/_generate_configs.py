@@ -1,4 +1,6 @@
-"""Write one prom_mlqa_<lang>.yaml (context and question in <lang>) per language from the table below (run: python _generate_configs.py).
+"""Write one prom_mlqa_<lang>.yaml (context and question in <lang>) per language from the table below.
+
+Run: python _generate_configs.py.
 
 Adding a language is one row: its three prompt labels, written by a speaker of the language, in its script.
 """
@@ -7,7 +9,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tasks/, which holds the _prom_shared package
-from _prom_shared.generate import qa_task_config, write_task_yamls  # noqa: E402
+from _prom_shared.generate import qa_task_config, write_task_yamls
 
 FAMILY = "mlqa"
 VERSION = 1.0
@@ -25,8 +27,17 @@ LABELS = {
 
 
 def task_config(lang: str, labels: tuple[str, str, str]) -> dict:
-    return qa_task_config(FAMILY, lang, labels, dataset_name=f"mlqa.{lang}.{lang}", split=SPLIT, source=SOURCE, revision=REVISION,
-                          version=VERSION, max_gen_toks=MAX_GEN_TOKS)
+    return qa_task_config(
+        FAMILY,
+        lang,
+        labels,
+        dataset_name=f"mlqa.{lang}.{lang}",
+        split=SPLIT,
+        source=SOURCE,
+        revision=REVISION,
+        version=VERSION,
+        max_gen_toks=MAX_GEN_TOKS,
+    )
 
 
 def main() -> None:

@@ -41,12 +41,12 @@ class FakeGoogle:
     """Google Cloud Translation v2 on 127.0.0.1: records every request; can fail or stall on request N."""
 
     def __init__(self):
-        self.requests: list[list[str]] = []      # q lists, in arrival order
+        self.requests: list[list[str]] = []  # q lists, in arrival order
         self.answered: list[list[str]] = []
         self.keys: set[str] = set()
-        self.stall_after: int | None = None      # requests after this many block until release
+        self.stall_after: int | None = None  # requests after this many block until release
         self.release = threading.Event()
-        self.failures: list[tuple[int, dict]] = []   # (status, error body) to return first, in order
+        self.failures: list[tuple[int, dict]] = []  # (status, error body) to return first, in order
         self.lock = threading.Lock()
         fake = self
 
@@ -64,8 +64,10 @@ class FakeGoogle:
                 if failure:
                     return self._send(failure[0], {"error": failure[1]})
                 if self.headers.get("X-Goog-Api-Key") != FAKE_KEY:
-                    return self._send(400, {"error": {"code": 400, "message": "API key not valid.",
-                                                      "errors": [{"reason": "keyInvalid"}]}})
+                    return self._send(
+                        400,
+                        {"error": {"code": 400, "message": "API key not valid.", "errors": [{"reason": "keyInvalid"}]}},
+                    )
                 if fake.stall_after is not None and number > fake.stall_after:
                     fake.release.wait(timeout=60)
                     return

@@ -28,11 +28,22 @@ def _make_translations(alpaca, folder, tmp_path):
     segments = needed_segments(records)
     for lang in PAPER_LANGS:
         table = tmp_path / f"table-{lang}.jsonl"
-        table.write_text("".join(json.dumps({"source": s, "target": f"{LANGUAGES[lang].native} {i}" + _markers(s)}, ensure_ascii=False) + "\n"
-                                 for i, s in enumerate(segments)), encoding="utf-8")
+        table.write_text(
+            "".join(
+                json.dumps({"source": s, "target": f"{LANGUAGES[lang].native} {i}" + _markers(s)}, ensure_ascii=False)
+                + "\n"
+                for i, s in enumerate(segments)
+            ),
+            encoding="utf-8",
+        )
         backend = FileBackend(table)
-        translated = translate_records(records, lang, backend, cache=TranslationCache(backend.id, lang, root=tmp_path / "cache"),
-                                       progress=lambda done, total: None)
+        translated = translate_records(
+            records,
+            lang,
+            backend,
+            cache=TranslationCache(backend.id, lang, root=tmp_path / "cache"),
+            progress=lambda done, total: None,
+        )
         write_jsonl(translated, folder / f"{lang}.jsonl")
     return records
 
@@ -42,8 +53,22 @@ def test_build_all_nine_languages_from_shared_data(shared_data, tmp_path, cli):
     translations = tmp_path / "translations"
     english = _make_translations(alpaca, translations, tmp_path)
     out = tmp_path / "mixtures"
-    code, stdout, stderr = cli("data", "build", "--lang", "all", "--method", "prom", "--data-dir", shared_data,
-                               "--instructions", alpaca, "--translations", translations, "--out", out)
+    code, stdout, stderr = cli(
+        "data",
+        "build",
+        "--lang",
+        "all",
+        "--method",
+        "prom",
+        "--data-dir",
+        shared_data,
+        "--instructions",
+        alpaca,
+        "--translations",
+        translations,
+        "--out",
+        out,
+    )
     assert code == 0, stderr
     assert "ntrex" in stderr and "flores-devtest" in stderr  # the sources used are printed
 
@@ -68,7 +93,12 @@ def test_build_all_nine_languages_from_shared_data(shared_data, tmp_path, cli):
         assert roles == {("s_e", "english"), ("s_t", "target"), ("s_e2t", "target")}
         assert set(rows["lang"]) == {lang} and len(set(rows["id"])) == len(rows)
         translation_rows = [r for r in rows if r["part"] == "s_e2t"]
-        assert {r["instruction"] for r in translation_rows} == {f"Translate the following sentences from English to {language.name}."}
-        assert (translation_rows[0]["input"], translation_rows[0]["output"]) == (english_ntrex[0].strip(), target_ntrex[0].strip())
+        assert {r["instruction"] for r in translation_rows} == {
+            f"Translate the following sentences from English to {language.name}."
+        }
+        assert (translation_rows[0]["input"], translation_rows[0]["output"]) == (
+            english_ntrex[0].strip(),
+            target_ntrex[0].strip(),
+        )
         card = (out / lang / "README.md").read_text(encoding="utf-8")
         assert "CC BY-SA 4.0" in card and str(len(pairs)) in card and "newstest2019-ref" in card

@@ -76,7 +76,7 @@ def test_squad_files_have_exact_spans(relpath, lang):
                 assert _letters_in_script(qa["question"], lang) >= 0.9, qa["id"]
                 (answer,) = qa["answers"]
                 start = answer["answer_start"]
-                assert context[start:start + len(answer["text"])] == answer["text"], qa["id"]
+                assert context[start : start + len(answer["text"])] == answer["text"], qa["id"]
     assert 5 <= len(ids) == len(set(ids))
 
 

@@ -66,7 +66,10 @@ def test_alpaca_and_flores_from_the_hub(online, monkeypatch):
     def fake_load_dataset(repo, name=None, split=None, revision=None):
         requests.append((repo, name, split, revision))
         if repo == "tatsu-lab/alpaca":
-            return [{"instruction": "Say hi.", "input": "", "output": "Hi!"}, {"instruction": "Add.", "input": "1 2", "output": "3"}]
+            return [
+                {"instruction": "Say hi.", "input": "", "output": "Hi!"},
+                {"instruction": "Add.", "input": "1 2", "output": "3"},
+            ]
         text = {"eng_Latn": ["One sentence.", "Two sentences."], "tha_Thai": ["หนึ่งประโยค", "สองประโยค"]}[name]
         return {"text": text}
 
@@ -118,8 +121,12 @@ def test_exact_duplicates_are_dropped_and_counted(tmp_path):
     rows.append({"id": "3", "instruction": "Say bye.", "input": "", "output": "Bye!"})
     english.write_text("".join(json.dumps(r) + "\n" for r in rows))
     thai = tmp_path / "th.jsonl"
-    thai.write_text("".join(json.dumps({"id": str(i), "instruction": "พูดว่าสวัสดี", "input": "", "output": f"สวัสดี {i}"}) + "\n"
-                            for i in range(4)))
+    thai.write_text(
+        "".join(
+            json.dumps({"id": str(i), "instruction": "พูดว่าสวัสดี", "input": "", "output": f"สวัสดี {i}"}) + "\n"
+            for i in range(4)
+        )
+    )
     mixture = build_mixture("th", "prom", DataSources(instructions=str(english), translations=str(thai)))
     assert mixture.counts()["s_e"] == 2 and mixture.parts["s_e"]["duplicates_dropped"] == 2
     assert mixture.counts()["s_t"] == 4
@@ -151,7 +158,7 @@ def test_write_mixture_replaces_whole_or_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(build_module, "render_card", broken_card)
     with pytest.raises(RuntimeError):
         write_mixture(build_mixture("th", "prom"), out)
-    assert (out / "train.jsonl").read_text(encoding="utf-8") == before   # the old mixture is untouched
+    assert (out / "train.jsonl").read_text(encoding="utf-8") == before  # the old mixture is untouched
     assert [p.name for p in tmp_path.iterdir() if p.name != "home"] == ["th"]  # no temp folder left behind
 
 

@@ -20,18 +20,38 @@ def tiny_mt():
     vocab = {token: i for i, token in enumerate(SPECIALS + WORDS)}
     core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
-                                        bos_token="<s>", additional_special_tokens=SPECIALS[4:])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        bos_token="<s>",
+        additional_special_tokens=SPECIALS[4:],
+    )
     torch.manual_seed(0)
-    config = M2M100Config(vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                          decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64,
-                          pad_token_id=0, eos_token_id=1, bos_token_id=3, decoder_start_token_id=1)
+    config = M2M100Config(
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=3,
+        decoder_start_token_id=1,
+    )
     return M2M100ForConditionalGeneration(config).eval(), tokenizer, vocab
 
 
 def _backend(tiny_mt, calls):
     model, tokenizer, _ = tiny_mt
-    backend = TransformersBackend(model="tiny-m2m100", model_obj=model, tokenizer=tokenizer, max_new_tokens=6, device="cpu")
+    backend = TransformersBackend(
+        model="tiny-m2m100", model_obj=model, tokenizer=tokenizer, max_new_tokens=6, device="cpu"
+    )
     generate = model.generate
 
     def counting_generate(*args, **kwargs):
@@ -52,16 +72,30 @@ def test_target_language_token_is_forced(tiny_mt):
 
 
 def test_local_model_translation_is_cached_and_keeps_placeholders(tiny_mt, tmp_path):
-    records = [{"id": "a", "instruction": "say hello to {name}", "input": "", "output": "```\nprint(1)\n```\nplease translate"},
-               {"id": "b", "instruction": "fix function", "input": "the world", "output": "translate this sentence"}]
+    records = [
+        {
+            "id": "a",
+            "instruction": "say hello to {name}",
+            "input": "",
+            "output": "```\nprint(1)\n```\nplease translate",
+        },
+        {"id": "b", "instruction": "fix function", "input": "the world", "output": "translate this sentence"},
+    ]
     calls = []
     backend = _backend(tiny_mt, calls)
     cache = TranslationCache(backend.id, "th", root=tmp_path)
     first = translate_records(records, "th", backend, cache=cache, progress=lambda done, total: None)
     assert calls, "the model was not called"
-    assert first[0]["instruction"].count("{name}") == 1   # the random model garbles markers: pieces are translated around it
+    assert (
+        first[0]["instruction"].count("{name}") == 1
+    )  # the random model garbles markers: pieces are translated around it
     assert first[0]["output"].startswith("```\nprint(1)\n```\n")
     calls.clear()
-    again = translate_records(records, "th", _backend(tiny_mt, calls), cache=TranslationCache(backend.id, "th", root=tmp_path),
-                              progress=lambda done, total: None)
+    again = translate_records(
+        records,
+        "th",
+        _backend(tiny_mt, calls),
+        cache=TranslationCache(backend.id, "th", root=tmp_path),
+        progress=lambda done, total: None,
+    )
     assert again == first and calls == []

@@ -41,8 +41,22 @@ def _parallel_dir(tmp_path, english_lines, thai_lines):
 def _build(cli, tmp_path, instructions, translations, data_dir=None):
     data_dir = data_dir or _parallel_dir(tmp_path, ["Good morning.", "Thank you."], ["สวัสดีตอนเช้า", "ขอบคุณ"])
     out = tmp_path / "out"
-    result = cli("data", "build", "--lang", "th", "--method", "prom", "--instructions", instructions,
-                 "--translations", translations, "--data-dir", data_dir, "--out", out)
+    result = cli(
+        "data",
+        "build",
+        "--lang",
+        "th",
+        "--method",
+        "prom",
+        "--instructions",
+        instructions,
+        "--translations",
+        translations,
+        "--data-dir",
+        data_dir,
+        "--out",
+        out,
+    )
     return (*result, out)
 
 
@@ -97,7 +111,9 @@ def test_duplicate_ids(cli, tmp_path):
     records = [_record(i, f"{TH} {i}", "สวัสดี") for i in range(4)]
     records[3]["id"] = "r1"
     bad = _thai(tmp_path, records)
-    _assert_one_line_error(_build(cli, tmp_path, _english(tmp_path), bad), bad, 4, r"duplicate id 'r1' \(first on line 2\)")
+    _assert_one_line_error(
+        _build(cli, tmp_path, _english(tmp_path), bad), bad, 4, r"duplicate id 'r1' \(first on line 2\)"
+    )
 
 
 def test_non_utf8_bytes(cli, tmp_path):
@@ -111,7 +127,9 @@ def test_non_utf8_bytes(cli, tmp_path):
 def test_misaligned_parallel_files(cli, tmp_path):
     data_dir = _parallel_dir(tmp_path, ["Good morning.", "Thank you.", "See you."], ["สวัสดีตอนเช้า", "ขอบคุณ"])
     longer = data_dir / "ntrex128" / "newstest2019-ref.eng-US.txt"
-    _assert_one_line_error(_build(cli, tmp_path, _english(tmp_path), _thai(tmp_path), data_dir), longer, 3, "misaligned")
+    _assert_one_line_error(
+        _build(cli, tmp_path, _english(tmp_path), _thai(tmp_path), data_dir), longer, 3, "misaligned"
+    )
 
 
 def test_empty_line_in_parallel_file(cli, tmp_path):
@@ -136,16 +154,20 @@ def test_a_few_off_script_lines_are_counted_not_rejected(tmp_path):
     english = [f"Sentence {i}." for i in range(20)]
     thai = [f"ประโยคที่ {i}" for i in range(19)] + ["Liverpool FC"]  # a name left in Latin, as in real NTREX
     data_dir = _parallel_dir(tmp_path, english, thai)
-    pairs, report = read_parallel(data_dir / "ntrex128" / "newstest2019-ref.eng-US.txt",
-                                  data_dir / "ntrex128" / "newstest2019-ref.tha.txt", "th")
+    pairs, report = read_parallel(
+        data_dir / "ntrex128" / "newstest2019-ref.eng-US.txt", data_dir / "ntrex128" / "newstest2019-ref.tha.txt", "th"
+    )
     assert len(pairs) == 20 and report.off_script == 1
 
 
-@pytest.mark.parametrize(("content", "line", "words"), [
-    ("What is 2+2?\t4\nHow many?\t3\textra\n", 2, "expected 2 tab-separated columns"),
-    ("What is 2+2?\tfour\n", 1, "is not a number"),
-    ("What is 2+2?\t4\n\t5\n", 2, "empty question"),
-])
+@pytest.mark.parametrize(
+    ("content", "line", "words"),
+    [
+        ("What is 2+2?\t4\nHow many?\t3\textra\n", 2, "expected 2 tab-separated columns"),
+        ("What is 2+2?\tfour\n", 1, "is not a number"),
+        ("What is 2+2?\t4\n\t5\n", 2, "empty question"),
+    ],
+)
 def test_bad_mgsm_tsv(cli, tmp_path, content, line, words):
     bad = tmp_path / "mgsm_en.tsv"
     bad.write_text(content, encoding="utf-8")
@@ -155,8 +177,22 @@ def test_bad_mgsm_tsv(cli, tmp_path, content, line, words):
 
 
 def test_squad_answer_not_at_its_start(cli, tmp_path):
-    doc = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "The Nile flows north.", "qas": [
-        {"id": "q1", "question": "Which way?", "answers": [{"text": "north", "answer_start": 3}]}]}]}]}
+    doc = {
+        "version": "1.1",
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "context": "The Nile flows north.",
+                        "qas": [
+                            {"id": "q1", "question": "Which way?", "answers": [{"text": "north", "answer_start": 3}]}
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
     bad = tmp_path / "xquad.en.json"
     bad.write_text(json.dumps(doc, indent=2))
     code, out, err = cli("data", "validate", bad)
@@ -164,8 +200,16 @@ def test_squad_answer_not_at_its_start(cli, tmp_path):
 
 
 def test_validate_reports_counts(cli, tmp_path, shared_data):
-    code, out, err = cli("data", "validate", "--data-dir", shared_data, "--lang", "th",
-                         shared_data / "mgsm" / "mgsm_th.tsv", shared_data / "xquad" / "xquad.th.json")
+    code, out, err = cli(
+        "data",
+        "validate",
+        "--data-dir",
+        shared_data,
+        "--lang",
+        "th",
+        shared_data / "mgsm" / "mgsm_th.tsv",
+        shared_data / "xquad" / "xquad.th.json",
+    )
     assert code == 0, err
     assert "1997" in out and "1012" in out and "250" in out and "1190" in out
     code, out, err = cli("data", "validate", "--lang", "en", shared_data / "alpaca_sample" / "alpaca_first100.json")

@@ -21,10 +21,18 @@ def _home(probe_home):
 
 def test_probe_command_writes_plots_and_cached_decisions(tiny_ref, tmp_path, monkeypatch):
     out = tmp_path / "plots"
-    result = CliRunner().invoke(app, ["probe", "--model", tiny_ref.path, "--langs", "th,sw", "--n-examples", "4",
-                                      "--shots", "2", "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        ["probe", "--model", tiny_ref.path, "--langs", "th,sw", "--n-examples", "4", "--shots", "2", "--out", str(out)],
+    )
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"probe-th.png", "probe-sw.png", "probe-grid.png", "decisions.json", "curves.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "probe-th.png",
+        "probe-sw.png",
+        "probe-grid.png",
+        "decisions.json",
+        "curves.json",
+    }
     decisions = json.loads((out / "decisions.json").read_text())
     assert decisions["th"]["n"] == 4 and decisions["th"]["layer"] == 3  # 0.75 of 4 blocks
     assert len(json.loads((out / "curves.json").read_text())["th"]["p_en"]) == 4
@@ -44,12 +52,31 @@ def test_interference_command_on_an_adapter(tiny_ref, tiny, tmp_path):
     from peft import LoraConfig, get_peft_model
 
     model, _ = tiny
-    peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model = get_peft_model(
+        copy.deepcopy(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     peft_model.save_pretrained(tmp_path / "step-5")
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["interference", "--model", tiny_ref.path, "--lang", "th", "--pairs", "2",
-                                      "--batch-size", "2", "--max-length", "256", "--checkpoint", f"lora={tmp_path / 'step-5'}",
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "interference",
+            "--model",
+            tiny_ref.path,
+            "--lang",
+            "th",
+            "--pairs",
+            "2",
+            "--batch-size",
+            "2",
+            "--max-length",
+            "256",
+            "--checkpoint",
+            f"lora={tmp_path / 'step-5'}",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((out / "interference.json").read_text())
     assert [row["step"] for row in data["series"]["lora"]] == [0, 5]
@@ -60,11 +87,30 @@ def test_probe_compare_base_and_adapter(tiny_ref, tiny, tmp_path):
     from peft import LoraConfig, get_peft_model
 
     model, _ = tiny
-    peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model = get_peft_model(
+        copy.deepcopy(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     peft_model.save_pretrained(tmp_path / "run" / "adapter")  # a trainer output folder holds adapter/
     out = tmp_path / "cmp"
-    result = CliRunner().invoke(app, ["probe", "--model", tiny_ref.path, "--langs", "th", "--n-examples", "3", "--shots", "1",
-                                      "--compare", tiny_ref.path, str(tmp_path / "run"), "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "probe",
+            "--model",
+            tiny_ref.path,
+            "--langs",
+            "th",
+            "--n-examples",
+            "3",
+            "--shots",
+            "1",
+            "--compare",
+            tiny_ref.path,
+            str(tmp_path / "run"),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     before, after = json.loads((out / "compare.json").read_text())
     assert before["curves"]["th"]["p_en"] != after["curves"]["th"]["p_en"]  # the adapter changed the model

@@ -21,7 +21,7 @@ def test_demo_sets_align_across_languages():
         for item in items:
             assert in_script(item.word, lang), (lang, item.word)
             assert item.query.endswith('"') and item.solved.startswith(item.query)
-            assert item.solved[len(item.query):].startswith(item.word + '"')
+            assert item.solved[len(item.query) :].startswith(item.word + '"')
             assert "___" in item.query
         assert len({i.word for i in items}) == len(items), lang  # no two concepts share an answer
 

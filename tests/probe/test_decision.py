@@ -12,8 +12,14 @@ from trainer.config import TrainConfig, resolve_pivot_layer
 
 
 def _curve(p_en: float, p_t: float, band: float = 0.01, n: int = 30, layers: int = 4) -> dict:
-    return {"p_en": [p_en] * layers, "p_en_band": [band] * layers, "p_target": [p_t] * layers,
-            "p_target_band": [band] * layers, "n": n, "num_layers": layers}
+    return {
+        "p_en": [p_en] * layers,
+        "p_en_band": [band] * layers,
+        "p_target": [p_t] * layers,
+        "p_target_band": [band] * layers,
+        "n": n,
+        "num_layers": layers,
+    }
 
 
 def test_swapping_the_probabilities_flips_the_decision():
@@ -27,14 +33,16 @@ def test_swapping_the_probabilities_flips_the_decision():
 
 
 def test_overlapping_bands_and_floor_are_undetermined():
-    assert verdict(0.30, 0.02, 0.27, 0.02, 1e-3)[0] == "undetermined"   # 0.28 <= 0.29: bands touch
-    assert verdict(0.30, 0.01, 0.27, 0.01, 1e-3)[0] == "pivots"          # 0.29 > 0.28: apart
+    assert verdict(0.30, 0.02, 0.27, 0.02, 1e-3)[0] == "undetermined"  # 0.28 <= 0.29: bands touch
+    assert verdict(0.30, 0.01, 0.27, 0.01, 1e-3)[0] == "pivots"  # 0.29 > 0.28: apart
     assert verdict(2e-6, 1e-9, 1e-9, 1e-12, 1e-3)[0] == "undetermined"  # apart, but both are noise
     assert verdict(2e-6, 1e-9, 1e-9, 1e-12, 0.0)[0] == "pivots"
 
 
-@pytest.mark.parametrize(("policy", "lang", "expected"), [
-    ("pivot", "ta", True), ("no-pivot", "th", False), ("paper", "ta", False), ("paper", "th", True)])
+@pytest.mark.parametrize(
+    ("policy", "lang", "expected"),
+    [("pivot", "ta", True), ("no-pivot", "th", False), ("paper", "ta", False), ("paper", "th", True)],
+)
 def test_undetermined_policy(policy, lang, expected):
     decision = decide(lang, _curve(0.2, 0.2), 2, ProbeConfig(undetermined=policy))
     assert decision.status == "undetermined" and decision.policy == policy and decision.pivots is expected

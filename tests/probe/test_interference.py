@@ -9,8 +9,16 @@ import pytest
 import torch
 
 from prom_bench.errors import UserError
-from prom_bench.interference import (InterferenceConfig, batch_gradient, batch_pairs, cosine, gradient_similarity,
-                                     last_block_params, load_weights, parallel_examples)
+from prom_bench.interference import (
+    InterferenceConfig,
+    batch_gradient,
+    batch_pairs,
+    cosine,
+    gradient_similarity,
+    last_block_params,
+    load_weights,
+    parallel_examples,
+)
 from trainer.formatting import collate, encode
 
 
@@ -59,7 +67,9 @@ def test_adapter_is_merged(tiny_ref, tiny, tmp_path):
     from peft import LoraConfig, get_peft_model
 
     model, tokenizer = tiny
-    peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model = get_peft_model(
+        copy.deepcopy(model), LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     peft_model.save_pretrained(tmp_path / "adapter")
     merged, _ = load_weights(tiny_ref, tmp_path / "adapter")
     batch = tokenizer(["Hello there"], return_tensors="pt")
@@ -86,7 +96,11 @@ def test_run_checkpoints_follow_the_pipeline_layout(tmp_path):
     marker = tmp_path / "runs" / "SmolLM2" / "units" / "prom" / "th.json"
     marker.parent.mkdir(parents=True)
     marker.write_text(json.dumps({"records": [str(record)]}))
-    expected = [(2, train_dir / "checkpoints" / "step-2"), (4, train_dir / "checkpoints" / "step-4"), (6, train_dir / "adapter")]
+    expected = [
+        (2, train_dir / "checkpoints" / "step-2"),
+        (4, train_dir / "checkpoints" / "step-4"),
+        (6, train_dir / "adapter"),
+    ]
     assert run_checkpoints(tmp_path / "runs", "prom", "th") == expected  # the run's out folder
     assert run_checkpoints(tmp_path / "runs" / "SmolLM2", "prom", "th") == expected  # or out/<model>
     with pytest.raises(UserError, match="no finished unit t\\+e/th"):
@@ -99,7 +113,9 @@ def test_checkpoint_and_final_adapter_load_alike(tiny_ref, tmp_path):
 
     english, target = parallel_examples("sw")
     examples = [{**e, "part": "s_e"} for e in english[:4]] + [{**t, "part": "s_t"} for t in target[:4]]
-    cfg = TrainConfig(objective="sft", max_steps=1, save_steps=1, per_device_batch_size=4, max_length=128, lr=1e-2, warmup_ratio=0.0)
+    cfg = TrainConfig(
+        objective="sft", max_steps=1, save_steps=1, per_device_batch_size=4, max_length=128, lr=1e-2, warmup_ratio=0.0
+    )
     result = train(cfg, tiny_ref.path, examples, tmp_path / "out", progress=lambda event: None)
     from_checkpoint, _ = load_weights(tiny_ref, tmp_path / "out" / "checkpoints" / "step-1")
     from_adapter, _ = load_weights(tiny_ref, result.adapter_path)

@@ -11,8 +11,18 @@ from prom_bench.paths import cache_dir
 from prom_bench.probe_tokens import TokenSets, is_byte_level, vocab_bytes
 
 # One answer word per script of the nine languages, and English.
-WORDS = {"ar": "كتاب", "bn": "বই", "el": "βιβλίο", "ml": "പുസ്തകം", "mr": "पुस्तक", "sw": "kitabu",
-         "ta": "புத்தகம்", "te": "పుస్తకం", "th": "หนังสือ", "en": "book"}
+WORDS = {
+    "ar": "كتاب",
+    "bn": "বই",
+    "el": "βιβλίο",
+    "ml": "പുസ്തകം",
+    "mr": "पुस्तक",
+    "sw": "kitabu",
+    "ta": "புத்தகம்",
+    "te": "పుస్తకం",
+    "th": "หนังสือ",
+    "en": "book",
+}
 
 
 def _check(tokenizer) -> None:
@@ -31,8 +41,10 @@ def _check(tokenizer) -> None:
         assert full[: len(context)] == context, lang
         assert full[len(context)] in ids, lang
         # And the word's first token at the start of a text (with the word-start marker, where there is one).
-        assert tokenizer(" " + word, add_special_tokens=False)["input_ids"][0] in ids or raw[
-            tokenizer(" " + word, add_special_tokens=False)["input_ids"][0]].strip() == b"", lang
+        assert (
+            tokenizer(" " + word, add_special_tokens=False)["input_ids"][0] in ids
+            or raw[tokenizer(" " + word, add_special_tokens=False)["input_ids"][0]].strip() == b""
+        ), lang
         if lang != "en" and lang != "sw":
             assert not english & set(ids), lang  # other scripts share no token with an English word
     assert not any(raw[i] is not None and raw[i].strip() == b"" for i in english)  # bare markers never count

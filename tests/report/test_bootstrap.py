@@ -13,7 +13,7 @@ def test_identical_systems_give_zero_difference_and_an_interval_containing_zero(
     scores = np.random.default_rng(1).random(200)
     diff, low, high = paired_bootstrap(scores, scores.copy())
     assert diff == 0.0 and low <= 0.0 <= high
-    assert low == high == 0.0          # every paired difference is 0, so every resample mean is 0
+    assert low == high == 0.0  # every paired difference is 0, so every resample mean is 0
 
 
 def test_a_constant_shift_gives_an_interval_equal_to_the_shift():
@@ -51,9 +51,14 @@ def test_chunking_does_not_change_the_answer():
 
 def test_scores_are_paired_by_doc_id_not_by_position():
     a = [{"doc_id": 2, "accuracy": 1}, {"doc_id": 0, "accuracy": 0}, {"doc_id": 1, "accuracy": 1}]
-    b = [{"doc_id": 0, "accuracy": 0}, {"doc_id": 1, "accuracy": 1}, {"doc_id": 2, "accuracy": 1}, {"doc_id": 3, "accuracy": 1}]
+    b = [
+        {"doc_id": 0, "accuracy": 0},
+        {"doc_id": 1, "accuracy": 1},
+        {"doc_id": 2, "accuracy": 1},
+        {"doc_id": 3, "accuracy": 1},
+    ]
     sa, sb = paired_scores(a, b, "accuracy")
-    assert sa.tolist() == sb.tolist() == [0.0, 1.0, 1.0]   # doc 3 has no partner and is left out
+    assert sa.tolist() == sb.tolist() == [0.0, 1.0, 1.0]  # doc 3 has no partner and is left out
     diffs = compare_records({"samples": a}, {"samples": b}, ("accuracy",))
     assert diffs[0].diff == 0.0 and diffs[0].n == 3 and diffs[0].sign == 0
 
@@ -72,15 +77,31 @@ def test_rejects_unpaired_input():
         paired_bootstrap(np.zeros(3), np.zeros(4))
 
 
-@pytest.mark.parametrize("signs, outcome", [
-    ([1, 1], WIN), ([1, 0], WIN), ([0, 0], NEITHER), ([1, -1], NEITHER), ([-1, 0], LOSS), ([-1, -1], LOSS),
-    ([1], WIN), ([0], NEITHER)])
+@pytest.mark.parametrize(
+    "signs, outcome",
+    [
+        ([1, 1], WIN),
+        ([1, 0], WIN),
+        ([0, 0], NEITHER),
+        ([1, -1], NEITHER),
+        ([-1, 0], LOSS),
+        ([-1, -1], LOSS),
+        ([1], WIN),
+        ([0], NEITHER),
+    ],
+)
 def test_dominance_rule(signs, outcome):
     assert dominance(signs) == outcome
 
 
 def test_compare_metrics_on_the_papers_trade_off_cells():
-    assert compare_metrics({"exact_match": 3.4, "f1": 16.8}, {"exact_match": 4.2, "f1": 16.6}, ("exact_match", "f1")) == NEITHER
+    assert (
+        compare_metrics({"exact_match": 3.4, "f1": 16.8}, {"exact_match": 4.2, "f1": 16.6}, ("exact_match", "f1"))
+        == NEITHER
+    )
     assert compare_metrics({"accuracy": 0.4}, {"accuracy": 0.4}, ("accuracy",)) == NEITHER
-    assert compare_metrics({"exact_match": 10.7, "f1": 22.5}, {"exact_match": 2.4, "f1": 14.9}, ("exact_match", "f1")) == WIN
+    assert (
+        compare_metrics({"exact_match": 10.7, "f1": 22.5}, {"exact_match": 2.4, "f1": 14.9}, ("exact_match", "f1"))
+        == WIN
+    )
     assert compare_metrics({"exact_match": 1.0}, {"exact_match": 2.0, "f1": 3.0}, ("exact_match", "f1")) is None

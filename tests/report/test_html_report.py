@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def tiny_png(path: Path, color: str) -> None:
@@ -43,10 +51,10 @@ def test_report_is_self_contained(cli, tmp_path, fixture_runs, analysis_dirs):
     result = cli("report", fixture_runs, "--out", out, "--probe", probe, "--interference", interference)
     assert result.returncode == 0, result.stderr
     page = out.read_text(encoding="utf-8")
-    assert page.count("<table") == 5                       # Tables 1-4 and the bootstrap intervals
+    assert page.count("<table") == 5  # Tables 1-4 and the bootstrap intervals
     assert page.count('src="data:image/png;base64,') == 3  # the results chart, the probe and interference plots
     assert "decisions.json" in page and "&quot;pivots&quot;" in page
-    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", page)   # nothing fetched from anywhere
+    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", page)  # nothing fetched from anywhere
     assert "<style>" in page and "<link" not in page and "<script" not in page
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
 
@@ -55,7 +63,8 @@ def test_missing_probe_folder_is_one_line(cli, tmp_path, paper_dir):
     result = cli("report", paper_dir, "--out", tmp_path / "r.html", "--probe", tmp_path / "nope")
     assert result.returncode == 2
     assert [line for line in result.stderr.splitlines() if line.strip()] == [
-        f"error: probe folder '{tmp_path / 'nope'}' does not exist; give the folder the probe analysis wrote"]
+        f"error: probe folder '{tmp_path / 'nope'}' does not exist; give the folder the probe analysis wrote"
+    ]
     assert not (tmp_path / "r.html").exists()
 
 
@@ -70,9 +79,19 @@ def test_report_renders_in_headless_chromium(cli, tmp_path, fixture_runs, analys
     out = tmp_path / "report.html"
     assert cli("report", fixture_runs, "--out", out, "--probe", probe, "--interference", interference).returncode == 0
     shot = tmp_path / "shot.png"
-    proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                           "--window-size=1280,2400", f"--screenshot={shot}", out.as_uri()],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1280,2400",
+            f"--screenshot={shot}",
+            out.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.is_file(), proc.stderr[-2000:]
     image = Image.open(shot).convert("RGB")
     assert image.size == (1280, 2400)

@@ -23,9 +23,17 @@ PAPER_TABLE2 = {
     "LLaMA2": "2.4 1.6 0.0 0.0 1.0",
 }
 PAPER_TABLE4 = [  # n, alpha, lambda, MGSM acc, XQuAD em, f1
-    "24 0.1 0.1 4.4 10.7 22.5", "24 0.03 0.1 1.6 11.9 24.4", "24 0.3 0.1 3.6 9.4 21.5", "24 0 0.1 1.2 8.5 19.5",
-    "22 0.1 0.1 1.6 10.5 22.2", "23 0.1 0.1 2.4 8.3 19.2", "25 0.1 0.1 2.4 9.2 20.6", "26 0.1 0.1 2.8 6.9 18.3",
-    "24 0.1 0.3 1.2 7.9 19.3", "24 0.1 0.5 2.8 8.2 21.1", "24 0.1 1 3.6 4.0 17.2",
+    "24 0.1 0.1 4.4 10.7 22.5",
+    "24 0.03 0.1 1.6 11.9 24.4",
+    "24 0.3 0.1 3.6 9.4 21.5",
+    "24 0 0.1 1.2 8.5 19.5",
+    "22 0.1 0.1 1.6 10.5 22.2",
+    "23 0.1 0.1 2.4 8.3 19.2",
+    "25 0.1 0.1 2.4 9.2 20.6",
+    "26 0.1 0.1 2.8 6.9 18.3",
+    "24 0.1 0.3 1.2 7.9 19.3",
+    "24 0.1 0.5 2.8 8.2 21.1",
+    "24 0.1 1 3.6 4.0 17.2",
 ]
 
 
@@ -78,8 +86,10 @@ def test_table3_is_computed_and_the_difference_from_the_print_is_flagged(tables)
 
 def test_table3_says_when_the_count_matches(paper_records):
     # Nudge one tied cell (MGSM te, 0.4 vs 0.4) to a PROM win: 9 wins, as printed, and the note follows.
-    records = [dict(r, metrics={"accuracy": 0.5}) if (r["method"], r["task"]) == ("prom", "prom_mgsm_te") else r
-               for r in paper_records]
+    records = [
+        dict(r, metrics={"accuracy": 0.5}) if (r["method"], r["task"]) == ("prom", "prom_mgsm_te") else r
+        for r in paper_records
+    ]
     table = build_tables(records, "3")[0]
     prom = dict(zip(table.columns, (show(v) for v in next(r for r in table.rows if r.label == "PROM").values)))
     assert prom["wins t+e"] == "9/11" and prom["note"] == "matches the paper"
@@ -89,14 +99,22 @@ def test_table3_dominance_matches_an_independent_count(paper_records):
     # Independent of the report code: read the records directly and apply the rule.
     cells = {}
     for r in paper_records:
-        if r["method"] in ("prom", "t+e") and r["settings"].get("pivot_layer", 24) == 24 \
-                and r["settings"].get("label_smoothing", 0.1) == 0.1 and r["settings"].get("pivot_weight", 0.1) in (0.1, 0.0):
+        if (
+            r["method"] in ("prom", "t+e")
+            and r["settings"].get("pivot_layer", 24) == 24
+            and r["settings"].get("label_smoothing", 0.1) == 0.1
+            and r["settings"].get("pivot_weight", 0.1) in (0.1, 0.0)
+        ):
             cells.setdefault(r["task"], {})[r["method"]] = list(r["metrics"].values())
     assert len(cells) == 11
-    wins = sum(all(p >= b for p, b in zip(v["prom"], v["t+e"])) and any(p > b for p, b in zip(v["prom"], v["t+e"]))
-               for v in cells.values())
-    losses = sum(all(p <= b for p, b in zip(v["prom"], v["t+e"])) and any(p < b for p, b in zip(v["prom"], v["t+e"]))
-                 for v in cells.values())
+    wins = sum(
+        all(p >= b for p, b in zip(v["prom"], v["t+e"])) and any(p > b for p, b in zip(v["prom"], v["t+e"]))
+        for v in cells.values()
+    )
+    losses = sum(
+        all(p <= b for p, b in zip(v["prom"], v["t+e"])) and any(p < b for p, b in zip(v["prom"], v["t+e"]))
+        for v in cells.values()
+    )
     assert (losses, wins) == (0, 8)
 
 
@@ -122,4 +140,4 @@ def test_table3_csv_parses(paper_records):
     text = render_tables(paper_records, "3", "csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[0]["method"] == "PROM" and rows[0]["wins t+e"] == "8/11"
-    assert rows[1]["method"] == "- regulation" and rows[1]["wins t+e"] == ""    # missing is empty, never 0
+    assert rows[1]["method"] == "- regulation" and rows[1]["wins t+e"] == ""  # missing is empty, never 0

@@ -39,7 +39,7 @@ def test_missing_cells_are_missing_not_zero(runs):
     columns = table1.flat_columns()
     el = prom.values[columns.index("XQuAD el em")]
     assert el.missing and show(el) == "–"
-    assert prom.values[columns.index("avg em")].partial          # averaged over the cells present, marked †
+    assert prom.values[columns.index("avg em")].partial  # averaged over the cells present, marked †
     markdown = render_tables(runs, "1", "markdown")
     assert "| – |" in markdown and "†" in markdown
     rows = list(csv.reader(io.StringIO(render_tables(runs, "1", "csv"))))
@@ -75,19 +75,21 @@ def test_table3_from_runs_counts_over_the_cells_present(runs):
     rows = {r.label: dict(zip(table3.columns, (show(v) for v in r.values))) for r in table3.rows}
     assert set(rows) == {"PROM", "Bactrian+(t)", "LLaMA2"}
     assert rows["PROM"]["wins t+e"].endswith("/5") and "6 of 11 cells missing" in rows["PROM"]["note"]
-    assert "paper: win" not in table3.columns        # no paper columns unless asked, for another model
+    assert "paper: win" not in table3.columns  # no paper columns unless asked, for another model
 
 
 def test_significant_counts_only_resolved_differences(runs):
     plain = {r.label: r for r in build_tables(runs, "3")[0].rows}
     tables = build_tables(runs, "3", significant=True, resamples=500)
     significant = {r.label: r for r in tables[0].rows}
-    wins = lambda row: int(show(row.values[1]).split("/")[0])   # noqa: E731
+    wins = lambda row: int(show(row.values[1]).split("/")[0])  # noqa: E731
     assert wins(significant["PROM"]) <= wins(plain["PROM"])
-    assert wins(significant["PROM"]) >= 1                      # XQuAD th: +50 EM over 40 items
+    assert wins(significant["PROM"]) >= 1  # XQuAD th: +50 EM over 40 items
     ci = tables[1]
     assert ci.key == "3-ci"
-    th_em = next(r for r in ci.rows if r.label == "PROM" and show(r.values[0]) == "XQuAD th" and show(r.values[1]) == "EM")
+    th_em = next(
+        r for r in ci.rows if r.label == "PROM" and show(r.values[0]) == "XQuAD th" and show(r.values[1]) == "EM"
+    )
     low, high = th_em.values[3].number, th_em.values[4].number
     assert 0 < low < th_em.values[2].number < high and show(th_em.values[6]) == "better"
 
@@ -109,8 +111,14 @@ def test_table4_from_a_sweep(runs):
 
 def test_table1_uses_the_main_run_not_the_sweep(runs):
     table1 = build_tables(runs, "1")[0]
-    main = next(r for r in runs if r["method"] == "prom" and r["task"] == "prom_xquad_th" and r["settings"]["pivot_layer"] == 24
-                and r["settings"]["pivot_weight"] == 0.1)
+    main = next(
+        r
+        for r in runs
+        if r["method"] == "prom"
+        and r["task"] == "prom_xquad_th"
+        and r["settings"]["pivot_layer"] == 24
+        and r["settings"]["pivot_weight"] == 0.1
+    )
     assert by_label(table1)["PROM"].values[0].number == main["metrics"]["exact_match"]
     assert any("more setting" in note for note in table1.notes)
 
@@ -137,8 +145,16 @@ def test_unknown_table_format_and_comparison_are_one_line_errors(runs):
 
 def test_table4_of_a_pure_sweep_has_no_main_run(runs):
     # Only the sweep points (each on the same two Thai cells) and the t baseline: no setting is "the" run.
-    sweep = [r for r in runs if r["method"] == "t" or (r["method"] == "prom" and r["lang"] == "th"
-                                                       and r["settings"] != {"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.1})]
+    sweep = [
+        r
+        for r in runs
+        if r["method"] == "t"
+        or (
+            r["method"] == "prom"
+            and r["lang"] == "th"
+            and r["settings"] != {"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.1}
+        )
+    ]
     table4 = build_tables(sweep, "4")[0]
     assert [r.label for r in table4.rows] == ["Bactrian+(t)", "PROM", "PROM"]
     assert [show(r.values[0]) for r in table4.rows[1:]] == ["20", "24"]

@@ -22,20 +22,23 @@ def test_table_from_runs_with_compare_paper(cli, fixture_runs):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Table 1: QA exact match and F1" in out and "Table 4: hyperparameter sweep on th" in out
-    assert "paper: PROM" in out and "…" not in out          # wide enough when piped
+    assert "paper: PROM" in out and "…" not in out  # wide enough when piped
 
 
 def test_table_defaults_to_leaderboards_results(cli, tmp_path, fixture_runs):
     shutil.copytree(fixture_runs, tmp_path / "leaderboards" / "results")
     result = cli("table", "--table", "2", "--format", "csv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "method,MGSM accuracy sw,MGSM accuracy th,MGSM accuracy bn,MGSM accuracy te,MGSM accuracy avg"
+    assert (
+        result.stdout.splitlines()[0]
+        == "method,MGSM accuracy sw,MGSM accuracy th,MGSM accuracy bn,MGSM accuracy te,MGSM accuracy avg"
+    )
 
 
 def test_missing_results_dir_is_one_line(cli, tmp_path):
     line = one_error_line(cli("table", tmp_path / "nowhere"))
     assert "nowhere" in line and "does not exist" in line
-    line = one_error_line(cli("table", cwd=tmp_path))      # no path: leaderboards/results, absent here
+    line = one_error_line(cli("table", cwd=tmp_path))  # no path: leaderboards/results, absent here
     assert "leaderboards/results" in line
 
 
@@ -43,7 +46,7 @@ def test_corrupt_record_is_one_line(cli, tmp_path, fixture_runs):
     runs = tmp_path / "runs"
     shutil.copytree(fixture_runs, runs)
     victim = sorted(runs.rglob(f"*{RECORD_SUFFIX}"))[0]
-    victim.write_text(victim.read_text()[:100], encoding="utf-8")    # a record cut short
+    victim.write_text(victim.read_text()[:100], encoding="utf-8")  # a record cut short
     line = one_error_line(cli("table", runs))
     assert "corrupt result record" in line and victim.name in line
 
@@ -73,10 +76,20 @@ def test_installed_console_script(tmp_path, paper_dir):
     script = Path(sys.executable).with_name("prom-bench")
     if not script.exists():
         pytest.skip("the prom-bench console script is not installed next to this Python")
-    ok = subprocess.run([str(script), "table", str(paper_dir), "--table", "3", "--format", "csv"],
-                        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    ok = subprocess.run(
+        [str(script), "table", str(paper_dir), "--table", "3", "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.splitlines()[1].startswith("PROM,0/11,8/11,3,0/11,9/11,")
-    bad = subprocess.run([str(script), "table", str(paper_dir), "--table", "9"], capture_output=True, text=True,
-                         timeout=120, cwd=tmp_path)
+    bad = subprocess.run(
+        [str(script), "table", str(paper_dir), "--table", "9"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert bad.returncode == 2 and bad.stderr.strip() == "error: unknown table '9'; valid: 1, 2, 3, 4, all"

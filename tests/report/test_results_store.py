@@ -12,16 +12,29 @@ import time
 import pytest
 
 from prom_bench.errors import UserError
-from prom_bench.results import (RECORD_SUFFIX, latest_records, load_records, record_from, settings_id, to_frame,
-                                write_record)
+from prom_bench.results import (
+    RECORD_SUFFIX,
+    latest_records,
+    load_records,
+    record_from,
+    settings_id,
+    to_frame,
+    write_record,
+)
 
 
 def make_record(**overrides) -> dict:
-    record = record_from(model="SmolLM2-135M-Instruct", method="PROM", task="prom_xquad_th",
-                         metrics={"exact_match": 50.0, "f1": 62.5}, n=2,
-                         samples=[{"doc_id": 0, "exact_match": 1, "f1": 1.0}, {"doc_id": 1, "exact_match": 0, "f1": 0.25}],
-                         settings={"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.1},
-                         config={"lr": 2e-5}, seed=3)
+    record = record_from(
+        model="SmolLM2-135M-Instruct",
+        method="PROM",
+        task="prom_xquad_th",
+        metrics={"exact_match": 50.0, "f1": 62.5},
+        n=2,
+        samples=[{"doc_id": 0, "exact_match": 1, "f1": 1.0}, {"doc_id": 1, "exact_match": 0, "f1": 0.25}],
+        settings={"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.1},
+        config={"lr": 2e-5},
+        seed=3,
+    )
     record.update(overrides)
     return record
 
@@ -29,12 +42,12 @@ def make_record(**overrides) -> dict:
 def test_record_from_fills_schema_and_provenance():
     record = make_record()
     assert record["schema"] == 1
-    assert record["method"] == "prom"                      # canonical name from the paper alias
+    assert record["method"] == "prom"  # canonical name from the paper alias
     assert (record["lang"], record["benchmark"]) == ("th", "xquad")
     assert record["settings_id"] == settings_id(record["settings"])
     provenance = record["provenance"]
     assert set(provenance["packages"]) >= {"torch", "transformers", "peft", "accelerate", "lm_eval", "datasets"}
-    assert provenance["packages"]["torch"]                 # installed here, so a version string
+    assert provenance["packages"]["torch"]  # installed here, so a version string
     assert provenance["seed"] == 3 and provenance["config"] == {"lr": 2e-5}
     assert provenance["date"].endswith("+00:00")
     assert "git_commit" in provenance
@@ -93,18 +106,19 @@ WRITER = textwrap.dedent("""
 
 
 def test_two_processes_writing_at_the_same_moment_lose_nothing(tmp_path):
-    start = time.time() + 2.0    # both processes spin until the same instant, then write 25 records each
+    start = time.time() + 2.0  # both processes spin until the same instant, then write 25 records each
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), tag, str(start)]) for tag in ("a", "b")]
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
     records = load_records([tmp_path])
     assert len(records) == 50
     assert sorted((r["settings"]["run"], r["metrics"]["accuracy"]) for r in records) == sorted(
-        (tag, float(i)) for tag in "ab" for i in range(25))
+        (tag, float(i)) for tag in "ab" for i in range(25)
+    )
 
 
 def test_same_key_written_by_two_processes_keeps_both_files(tmp_path):
     # Same model/method/lang/task/settings from two writers: neither overwrites the other.
-    script = WRITER.replace('settings={"run": tag}', 'settings={}')
+    script = WRITER.replace('settings={"run": tag}', "settings={}")
     start = time.time() + 2.0
     procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), tag, str(start)]) for tag in ("a", "b")]
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
@@ -135,12 +149,12 @@ SLOW_WRITER = textwrap.dedent("""
 
 def test_a_killed_write_leaves_no_partial_record(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "HALF"        # half of the JSON is on disk, in the temp file
+    assert proc.stdout.readline().strip() == "HALF"  # half of the JSON is on disk, in the temp file
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert leftovers and all(p.name.startswith(".") and p.name.endswith(".tmp") for p in leftovers)
-    assert load_records([tmp_path]) == []                  # readers never see the half-written file
+    assert load_records([tmp_path]) == []  # readers never see the half-written file
 
 
 def test_corrupt_record_is_one_clear_error_naming_the_file(tmp_path):
@@ -177,4 +191,4 @@ def test_to_frame_has_a_row_per_record_and_metric_columns(tmp_path):
     assert list(frame["task"]) == ["prom_mgsm_sw", "prom_xquad_th"]
     assert frame["accuracy"].iloc[0] == 4.0 and frame["f1"].iloc[1] == 62.5
     assert frame["settings.pivot_layer"].iloc[1] == 24
-    assert frame["f1"].isna().iloc[0]                      # missing stays missing, not 0
+    assert frame["f1"].isna().iloc[0]  # missing stays missing, not 0

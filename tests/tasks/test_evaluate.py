@@ -14,8 +14,19 @@ from prom_bench.errors import UserError
 from prom_bench.evaluation import evaluate
 from prom_bench.paths import demo_data_dir
 
-PAPER_CELLS = {"prom_xquad_th", "prom_xquad_ar", "prom_xquad_el", "prom_mlqa_ar", "prom_indicqa_ta", "prom_indicqa_mr",
-               "prom_indicqa_ml", "prom_mgsm_sw", "prom_mgsm_th", "prom_mgsm_bn", "prom_mgsm_te"}
+PAPER_CELLS = {
+    "prom_xquad_th",
+    "prom_xquad_ar",
+    "prom_xquad_el",
+    "prom_mlqa_ar",
+    "prom_indicqa_ta",
+    "prom_indicqa_mr",
+    "prom_indicqa_ml",
+    "prom_mgsm_sw",
+    "prom_mgsm_th",
+    "prom_mgsm_bn",
+    "prom_mgsm_te",
+}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +34,19 @@ def eval_run(tmp_path_factory, request):
     """`prom-bench eval --model tiny --langs all --limit 5` once: on the bundled demo data (its default) when
     present, else on ../shared/data plus the MLQA/IndicQA fixtures."""
     results = tmp_path_factory.mktemp("results")
-    args = ["eval", "--model", "tiny", "--langs", "all", "--limit", "5", "--results", str(results), "--max-gen-toks", "8"]
+    args = [
+        "eval",
+        "--model",
+        "tiny",
+        "--langs",
+        "all",
+        "--limit",
+        "5",
+        "--results",
+        str(results),
+        "--max-gen-toks",
+        "8",
+    ]
     if not (demo_data_dir() / "eval").is_dir():
         args += ["--data-dir", str(request.getfixturevalue("local_data"))]
     outcome = CliRunner().invoke(app, args)

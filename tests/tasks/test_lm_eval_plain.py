@@ -11,8 +11,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = ROOT / "tasks"
-PAPER_TASKS = ["prom_xquad_th", "prom_xquad_ar", "prom_xquad_el", "prom_mlqa_ar", "prom_indicqa_ta", "prom_indicqa_mr",
-               "prom_indicqa_ml", "prom_mgsm_sw", "prom_mgsm_th", "prom_mgsm_bn", "prom_mgsm_te"]
+PAPER_TASKS = [
+    "prom_xquad_th",
+    "prom_xquad_ar",
+    "prom_xquad_el",
+    "prom_mlqa_ar",
+    "prom_indicqa_ta",
+    "prom_indicqa_mr",
+    "prom_indicqa_ml",
+    "prom_mgsm_sw",
+    "prom_mgsm_th",
+    "prom_mgsm_bn",
+    "prom_mgsm_te",
+]
 EXTRA_TASKS = ["prom_xquad_en", "prom_mgsm_en", "prom_indicqa_hi", "prom_indicqa_bn", "prom_indicqa_te"]
 GROUPS = ["prom_qa", "prom_mgsm"]
 
@@ -43,13 +54,21 @@ json.dump({k: results[k] for k in ("results", "n-samples", "configs")}, open(out
 
 
 def _env() -> dict:
-    return {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-            "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    return {
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(Path.home()),
+    }
 
 
 def run_lm_eval(*args: str, cwd: Path, runner: str = _RUNNER) -> subprocess.CompletedProcess:
     env = _env()
-    proc = subprocess.run([sys.executable, "-c", runner, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", runner, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "PROM_BENCH_IMPORTED=False" in proc.stdout
     return proc
@@ -69,8 +88,15 @@ def check_results(results: dict) -> None:
 
 def test_lm_eval_api_lists_and_runs_every_task(tmp_path, local_data, tiny_model):
     out = tmp_path / "results.json"
-    proc = run_lm_eval(str(TASKS), str(local_data), tiny_model, ",".join(GROUPS + EXTRA_TASKS), str(out),
-                       cwd=tmp_path, runner=_API_RUNNER)
+    proc = run_lm_eval(
+        str(TASKS),
+        str(local_data),
+        tiny_model,
+        ",".join(GROUPS + EXTRA_TASKS),
+        str(out),
+        cwd=tmp_path,
+        runner=_API_RUNNER,
+    )
     indexed = next(line for line in proc.stdout.splitlines() if line.startswith("INDEXED=")).split("=", 1)[1].split(",")
     assert set(PAPER_TASKS + EXTRA_TASKS + GROUPS) <= set(indexed)
     check_results(json.loads(out.read_text()))
@@ -88,9 +114,24 @@ def test_lm_eval_cli_lists_every_task_and_group(tmp_path):
 def test_lm_eval_cli_runs_every_task_on_local_data(tmp_path, local_data, tiny_model):
     out = tmp_path / "out"
     run_lm_eval(
-        "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--device", "cpu", "--batch_size", "8",
-        "--include_path", str(TASKS), "--tasks", ",".join(GROUPS + EXTRA_TASKS), "--limit", "2",
-        "--metadata", json.dumps({"data_dir": str(local_data)}), "--output_path", str(out),
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={tiny_model}",
+        "--device",
+        "cpu",
+        "--batch_size",
+        "8",
+        "--include_path",
+        str(TASKS),
+        "--tasks",
+        ",".join(GROUPS + EXTRA_TASKS),
+        "--limit",
+        "2",
+        "--metadata",
+        json.dumps({"data_dir": str(local_data)}),
+        "--output_path",
+        str(out),
         cwd=tmp_path,
     )
     [results_file] = list(out.glob("**/results_*.json"))

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-
 # --- the official SQuAD v1.1 evaluation script (evaluate-v1.1.py), re-implemented here as the reference ----
+
 
 def ref_normalize_answer(s):
     def remove_articles(text):
@@ -48,6 +48,7 @@ def ref_max(metric_fn, prediction, ground_truths):
 
 # --- helpers ----------------------------------------------------------------------------------------------
 
+
 def xquad_items(shared_data, lang):
     payload = json.loads((shared_data / "xquad" / f"xquad.{lang}.json").read_text(encoding="utf-8"))
     for article in payload["data"]:
@@ -60,7 +61,7 @@ def english_predictions(context, gold, start):
     """Realistic predictions around a gold span: exact, shorter, longer, shifted, lower-cased, off-topic."""
     words = gold.split()
     before = context[:start].split()[-3:]
-    after = context[start + len(gold):].split()[:3]
+    after = context[start + len(gold) :].split()[:3]
     return [
         gold,
         " ".join(words[1:]) or gold,
@@ -78,9 +79,15 @@ def english_predictions(context, gold, start):
 # --- English equals SQuAD v1.1 ----------------------------------------------------------------------------
 
 HANDWRITTEN_EN = [
-    ("The Broncos", "Denver Broncos"), ("an apple a day", "Apple"), ("U.S. Army", "the US army"),
-    ("1,000 troops", "1000"), ("Santa Clara, California", "Santa Clara"), ("  the   ", "a"),
-    ("Saint-Denis!", "saint denis"), ("", "gold"), ("gold gold", "gold"),
+    ("The Broncos", "Denver Broncos"),
+    ("an apple a day", "Apple"),
+    ("U.S. Army", "the US army"),
+    ("1,000 troops", "1000"),
+    ("Santa Clara, California", "Santa Clara"),
+    ("  the   ", "a"),
+    ("Saint-Denis!", "saint denis"),
+    ("", "gold"),
+    ("gold gold", "gold"),
 ]
 
 
@@ -107,6 +114,7 @@ def test_english_xquad_matches_squad_v11_on_every_item(scoring, shared_data):
 
 # --- every XQuAD th/ar/el gold scores 1; an unrelated answer 0 --------------------------------------------
 
+
 @pytest.mark.parametrize("lang", ["th", "ar", "el"])
 def test_xquad_gold_scores_one_and_unrelated_zero(scoring, shared_data, lang):
     items = list(xquad_items(shared_data, lang))
@@ -118,7 +126,7 @@ def test_xquad_gold_scores_one_and_unrelated_zero(scoring, shared_data, lang):
     for n, (_, gold, _) in enumerate(items):
         scores = scoring.qa_scores(gold, [gold], lang)
         assert scores == {"exact_match": 1.0, "f1": 1.0}, gold
-        unrelated = next(c for c in pool[n % len(pool):] + pool if _disjoint(c, gold, lang))
+        unrelated = next(c for c in pool[n % len(pool) :] + pool if _disjoint(c, gold, lang))
         assert scoring.qa_scores(unrelated, [gold], lang) == {"exact_match": 0.0, "f1": 0.0}, (unrelated, gold)
 
 
@@ -135,13 +143,14 @@ def _disjoint(a: str, b: str, lang: str) -> bool:
 
 # --- real strings where the English normaliser is wrong and ours is right ---------------------------------
 
+
 def test_thai_words_not_whitespace(scoring, shared_data):
     """A Thai prediction that adds the next word to a real gold span: whitespace tokens see one token."""
     hits = 0
     for context, gold, start in xquad_items(shared_data, "th"):
         if " " in gold or len(gold) < 6:
             continue
-        following = context[start + len(gold):start + len(gold) + 12].split(" ")[0]
+        following = context[start + len(gold) : start + len(gold) + 12].split(" ")[0]
         if len(following) < 3:
             continue
         prediction = gold + following  # Thai writes no space between words

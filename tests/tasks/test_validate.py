@@ -28,8 +28,13 @@ def broken_tasks(tmp_path) -> Path:
     el = root / "xquad" / "prom_xquad_el.yaml"
     el.write_text(el.read_text(encoding="utf-8").replace("doc_to_text:", "doc_to_txt:"), encoding="utf-8")
     th = root / "xquad" / "prom_xquad_th.yaml"
-    th.write_text(th.read_text(encoding="utf-8").replace("บริบท", "Context").replace("คำถาม", "Question")
-                  .replace("คำตอบ", "Answer"), encoding="utf-8")
+    th.write_text(
+        th.read_text(encoding="utf-8")
+        .replace("บริบท", "Context")
+        .replace("คำถาม", "Question")
+        .replace("คำตอบ", "Answer"),
+        encoding="utf-8",
+    )
     (root / "mgsm" / "prom_mgsm_xx.yaml").write_text("task: [prom_mgsm_xx\n", encoding="utf-8")
     group = root / "_prom_mgsm.yaml"
     group.write_text(group.read_text(encoding="utf-8").replace("- prom_mgsm_te", "- prom_mgsm_tel"), encoding="utf-8")
@@ -37,7 +42,9 @@ def broken_tasks(tmp_path) -> Path:
 
 
 def test_validate_names_each_broken_file(broken_tasks, local_data):
-    outcome = CliRunner().invoke(app, ["tasks", "validate", str(broken_tasks), "--data-dir", str(local_data), "--docs", "1"])
+    outcome = CliRunner().invoke(
+        app, ["tasks", "validate", str(broken_tasks), "--data-dir", str(local_data), "--docs", "1"]
+    )
     assert outcome.exit_code == 1
     lines = [line for line in outcome.output.splitlines() if line.startswith(str(broken_tasks))]
     by_file = {Path(line.split(": ", 1)[0]).name: line for line in lines}

@@ -12,8 +12,19 @@ from prom_bench.cli import main
 def _mixture(tmp_path):
     folder = tmp_path / "th-prom"
     folder.mkdir()
-    rows = [{"id": f"{role}{i}", "instruction": f"Repeat {i}.", "input": "", "output": f"{i} {i}", "role": role,
-             "part": "s_e" if role == "english" else "s_t", "lang": "th"} for i in range(3) for role in ("english", "target")]
+    rows = [
+        {
+            "id": f"{role}{i}",
+            "instruction": f"Repeat {i}.",
+            "input": "",
+            "output": f"{i} {i}",
+            "role": role,
+            "part": "s_e" if role == "english" else "s_t",
+            "lang": "th",
+        }
+        for i in range(3)
+        for role in ("english", "target")
+    ]
     (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (folder / "stats.json").write_text(json.dumps({"method": "prom"}))
     return folder
@@ -27,19 +38,24 @@ def _run(args):
 
 def test_trains_the_mixture_method_in_process(tmp_path, capsys):
     mixture = _mixture(tmp_path)
-    code = _run(["train", str(mixture), "--model", "tiny", "--out", str(tmp_path / "out"), "--set", "train.max_steps=1"])
+    code = _run(
+        ["train", str(mixture), "--model", "tiny", "--out", str(tmp_path / "out"), "--set", "train.max_steps=1"]
+    )
     assert code in (0, None)
     config = json.loads((tmp_path / "out" / "train_config.json").read_text())
     assert config["objective"] == "pivot" and config["max_steps"] == 1  # the method came from stats.json
     assert (tmp_path / "out" / "adapter" / "adapter_model.safetensors").is_file()
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--set", "train.pivot_layer=4"], "error: pivot_layer 4 gives block 4, outside 1..3 for this 4-block model"),
-    (["--set", "train.pivot_weight=-1"], "error: pivot_weight (lambda) -1"),
-    (["--method", "base"], "error: method 'base' does not train"),
-    (["--accelerate-config", "fsdpp"], "error: unknown accelerate config 'fsdpp' (did you mean 'fsdp'?)"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--set", "train.pivot_layer=4"], "error: pivot_layer 4 gives block 4, outside 1..3 for this 4-block model"),
+        (["--set", "train.pivot_weight=-1"], "error: pivot_weight (lambda) -1"),
+        (["--method", "base"], "error: method 'base' does not train"),
+        (["--accelerate-config", "fsdpp"], "error: unknown accelerate config 'fsdpp' (did you mean 'fsdp'?)"),
+    ],
+)
 def test_bad_settings_are_one_line_and_exit_2(tmp_path, capsys, extra, message):
     code = _run(["train", str(_mixture(tmp_path)), "--model", "tiny", "--out", str(tmp_path / "out"), *extra])
     err = capsys.readouterr().err.strip()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.utils.checkpoint import checkpoint, set_checkpoint_early_stop
+from trainer_helpers import random_batch, tiny_causal_lm
 
 from trainer.capture import EarlyExitUnsupported, LayerCapture, stop_after_block
-from torch.utils.checkpoint import checkpoint, set_checkpoint_early_stop
-
 from trainer.model import PromModel, enable_gradient_checkpointing
 from trainer.objectives import TokenCounts
-from trainer_helpers import random_batch, tiny_causal_lm
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])

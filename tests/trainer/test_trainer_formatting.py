@@ -6,8 +6,17 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from trainer.formatting import (ENGLISH, IGNORE, PROMPT_NO_INPUT, PROMPT_WITH_INPUT, TARGET, collate, encode, prompt_text,
-                                translation_example)
+from trainer.formatting import (
+    ENGLISH,
+    IGNORE,
+    PROMPT_NO_INPUT,
+    PROMPT_WITH_INPUT,
+    TARGET,
+    collate,
+    encode,
+    prompt_text,
+    translation_example,
+)
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +24,14 @@ def tokenizer(tiny_path):
     return AutoTokenizer.from_pretrained(tiny_path)
 
 
-EXAMPLE = {"id": "1", "instruction": "Name a colour.", "input": "", "output": "Blue is a colour.", "role": "english", "part": "s_e"}
+EXAMPLE = {
+    "id": "1",
+    "instruction": "Name a colour.",
+    "input": "",
+    "output": "Blue is a colour.",
+    "role": "english",
+    "part": "s_e",
+}
 
 
 def test_prompt_is_masked_response_and_eos_supervised(tokenizer):
@@ -28,7 +44,9 @@ def test_prompt_is_masked_response_and_eos_supervised(tokenizer):
 
 
 def test_input_field_selects_the_alpaca_template_with_input():
-    assert prompt_text({**EXAMPLE, "input": "red, blue"}) == PROMPT_WITH_INPUT.format(instruction="Name a colour.", input="red, blue")
+    assert prompt_text({**EXAMPLE, "input": "red, blue"}) == PROMPT_WITH_INPUT.format(
+        instruction="Name a colour.", input="red, blue"
+    )
     assert prompt_text(EXAMPLE).endswith("### Response:\n")
 
 
@@ -63,7 +81,7 @@ def test_collate_pads_right_and_scores_position_i_on_token_i_plus_1(tokenizer):
         length = len(row.input_ids)
         assert batch["attention_mask"][i].sum() == length
         assert batch["targets"][i, : length - 1].tolist() == row.labels[1:]
-        assert (batch["targets"][i, length - 1:] == IGNORE).all()
+        assert (batch["targets"][i, length - 1 :] == IGNORE).all()
     assert batch["english"][0].sum() == rows[0].n_supervised and not batch["english"][1].any()
     assert batch["target"][1].sum() == rows[1].n_supervised and not batch["target"][0].any()
     supervised = batch["targets"] != IGNORE

@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from trainer_helpers import random_batch, tiny_causal_lm
 
 from trainer.model import ENGLISH_ONLY, PromModel
 from trainer.objectives import TokenCounts, head_cross_entropy_sum, token_mean
-from trainer_helpers import random_batch, tiny_causal_lm
 
 N, ALPHA, LAMBDA = 2, 0.1, 0.3
 
@@ -66,8 +66,15 @@ def test_token_mean_scales_by_world_size_and_tolerates_no_tokens():
 def test_pivot_loss_equals_reference_terms_and_gradients(head_mode):
     model = tiny_causal_lm()
     batch = random_batch()
-    wrapper = PromModel(model, objective="pivot", pivot_layer=N, pivot_weight=LAMBDA, label_smoothing=ALPHA,
-                        pivot_head=head_mode, chunk_size=7)
+    wrapper = PromModel(
+        model,
+        objective="pivot",
+        pivot_layer=N,
+        pivot_weight=LAMBDA,
+        label_smoothing=ALPHA,
+        pivot_head=head_mode,
+        chunk_size=7,
+    )
     out = wrapper(**batch, counts=_counts(batch))
     out["loss"].backward()
     ours = _grads(model)
@@ -114,14 +121,18 @@ def test_normalisation_uses_the_window_counts_not_the_micro_batch():
     wrapper = PromModel(model, objective="pivot", pivot_layer=N, pivot_weight=LAMBDA, label_smoothing=ALPHA)
     counts = _counts(batch)
     whole = wrapper(**batch, counts=counts)["loss"]
-    halves = sum(wrapper(**{k: v[rows] for k, v in batch.items()}, counts=counts)["loss"] for rows in (slice(0, 1), slice(1, 4)))
+    halves = sum(
+        wrapper(**{k: v[rows] for k, v in batch.items()}, counts=counts)["loss"] for rows in (slice(0, 1), slice(1, 4))
+    )
     torch.testing.assert_close(halves, whole)
 
 
 def test_a_batch_without_english_tokens_gives_a_finite_loss_and_the_target_gradient():
     model = tiny_causal_lm()
     batch = random_batch(english_rows=())
-    wrapper = PromModel(model, objective="pivot", pivot_layer=N, pivot_weight=LAMBDA, label_smoothing=ALPHA, pivot_head="copy")
+    wrapper = PromModel(
+        model, objective="pivot", pivot_layer=N, pivot_weight=LAMBDA, label_smoothing=ALPHA, pivot_head="copy"
+    )
     out = wrapper(**batch, counts=_counts(batch))
     assert torch.isfinite(out["loss"]) and out["pivot_sum"].item() == 0.0
     out["loss"].backward()

@@ -12,17 +12,20 @@ from trainer.formatting import Encoded
 EXAMPLES = [{"id": "1", "instruction": "Say hi.", "input": "", "output": "Hi.", "role": "target", "part": "s_t"}]
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"label_smoothing": 1.0}, r"label_smoothing \(alpha\) 1.0 is outside \[0, 1\)"),
-    ({"label_smoothing": -0.1}, r"label_smoothing \(alpha\) -0.1 is outside \[0, 1\)"),
-    ({"pivot_weight": -0.1}, r"pivot_weight \(lambda\) -0.1 must be a finite number >= 0"),
-    ({"pivot_head": "copyy"}, r"unknown pivot_head 'copyy'; valid: shared, copy, frozen"),
-    ({"objective": "prom"}, r"unknown objective 'prom'; valid: sft, pivot"),
-    ({"pivot_layer": 1.0}, r"pivot_layer 1.0 as a fraction of depth must be in \(0, 1\)"),
-    ({"pivot_layer": 0}, r"pivot_layer 0 is outside 1..N-1"),
-    ({"early_exit": True}, r"early_exit needs objective 'pivot'"),
-    ({"max_steps": 0}, r"max_steps 0 must be -1"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"label_smoothing": 1.0}, r"label_smoothing \(alpha\) 1.0 is outside \[0, 1\)"),
+        ({"label_smoothing": -0.1}, r"label_smoothing \(alpha\) -0.1 is outside \[0, 1\)"),
+        ({"pivot_weight": -0.1}, r"pivot_weight \(lambda\) -0.1 must be a finite number >= 0"),
+        ({"pivot_head": "copyy"}, r"unknown pivot_head 'copyy'; valid: shared, copy, frozen"),
+        ({"objective": "prom"}, r"unknown objective 'prom'; valid: sft, pivot"),
+        ({"pivot_layer": 1.0}, r"pivot_layer 1.0 as a fraction of depth must be in \(0, 1\)"),
+        ({"pivot_layer": 0}, r"pivot_layer 0 is outside 1..N-1"),
+        ({"early_exit": True}, r"early_exit needs objective 'pivot'"),
+        ({"max_steps": 0}, r"max_steps 0 must be -1"),
+    ],
+)
 def test_config_errors_are_one_line(changes, message):
     with pytest.raises(ValueError, match=message) as info:
         TrainConfig(**changes).validate()
@@ -39,10 +42,16 @@ def test_pivot_layer_resolves_ints_and_fractions_and_rejects_the_last_block():
         resolve_pivot_layer(0.5, 1)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"objective": "pivot", "pivot_layer": 4}, r"pivot_layer 4 gives block 4, outside 1..3"),
-    ({"lora_target_modules": ["q_proj", "query_key_value"]}, r"lora_target_modules query_key_value not in this model; its linear modules: "),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"objective": "pivot", "pivot_layer": 4}, r"pivot_layer 4 gives block 4, outside 1..3"),
+        (
+            {"lora_target_modules": ["q_proj", "query_key_value"]},
+            r"lora_target_modules query_key_value not in this model; its linear modules: ",
+        ),
+    ],
+)
 def test_model_dependent_errors_come_before_any_output(tiny_path, tmp_path, changes, message):
     with pytest.raises(ValueError, match=message):
         train(TrainConfig(max_steps=1, **changes), tiny_path, EXAMPLES, tmp_path / "out")
@@ -74,7 +83,10 @@ def test_plan_is_the_same_for_one_and_two_ranks_with_the_same_global_batch():
     one = BatchPlan(examples, per_device_batch_size=4, world_size=1, grad_accum=2, seed=0, homogeneous=False)
     two = BatchPlan(examples, per_device_batch_size=2, world_size=2, grad_accum=2, seed=0, homogeneous=False)
     for step in range(4):
-        assert one.window(step) == two.window(step) and one.counts(one.window(step)).total == two.counts(two.window(step)).total
+        assert (
+            one.window(step) == two.window(step)
+            and one.counts(one.window(step)).total == two.counts(two.window(step)).total
+        )
     batch = two.window(0)[0]
     assert two.local_rows(batch, 0) + two.local_rows(batch, 1) == one.local_rows(batch, 0)
 
