@@ -48,8 +48,8 @@ class EvalConfig:
 
 def _section_types() -> dict[str, type]:
     # Imported here: these sections belong to other modules, which import config-free code only.
-    from prom_bench.analysis_config import ProbeConfig
     from prom_bench.data import DataSources
+    from prom_bench.probe.config import ProbeConfig
     from trainer import TrainConfig
 
     return {"data": DataSources, "train": TrainConfig, "eval": EvalConfig, "probe": ProbeConfig}

@@ -27,10 +27,10 @@ from typing import Any
 
 import torch
 
-from prom_bench.analysis_config import InterferenceConfig
 from prom_bench.errors import UserError
 from prom_bench.models import ModelRef, load_weights
 from prom_bench.paths import demo_data_dir
+from prom_bench.probe.config import InterferenceConfig
 
 # --- data ------------------------------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ def batch_pairs(n_items: int, cfg: InterferenceConfig) -> list[list[int]]:
 
 def last_block_params(model) -> list[torch.nn.Parameter]:
     """The last decoder block's parameters; everything else is frozen so backward stops at that block."""
-    from prom_bench.probe import decoder_parts_or_error
+    from prom_bench.probe.lens import decoder_parts_or_error
 
     _, blocks, _ = decoder_parts_or_error(model)
     for p in model.parameters():
@@ -93,7 +93,7 @@ def batch_gradient(model, params: list[torch.nn.Parameter], batch: dict[str, tor
     Returns:
         shape: [P], P = number of parameters in ``params``.
     """
-    from prom_bench.probe import decoder_parts_or_error
+    from prom_bench.probe.lens import decoder_parts_or_error
 
     decoder, _, _ = decoder_parts_or_error(model)
     head = model.get_output_embeddings()
@@ -263,7 +263,7 @@ def plot_interference(result: dict[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     from prom_bench import languages
-    from prom_bench.probe_plots import save_figure
+    from prom_bench.probe.plots import save_figure
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for label, rows in result["series"].items():

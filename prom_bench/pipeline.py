@@ -366,7 +366,7 @@ def _regulation(config: RunConfig, model: ModelRef, units: list[Unit]) -> dict[s
             lang: {"source": "paper (LLaMA2-7B)", "pivots": languages.get(lang).pivots_llama2_7b is not False}
             for lang in langs
         }
-    from prom_bench.probe import regulation
+    from prom_bench.probe.lens import regulation
 
     # a Decision's fields are plain JSON values, its evidence included: recorded as they are
     return {

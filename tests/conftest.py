@@ -18,6 +18,7 @@ torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+FIXTURE_DATA = ROOT / "tests" / "fixtures" / "tasks" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +27,22 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent: real benchmark data is only on the project's own machines")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def local_data(tmp_path_factory, shared_data) -> Path:
+    """A data dir in the upstream layout (tasks and evaluation tests): real XQuAD and MGSM from ../shared/data,
+    the MLQA/IndicQA fixtures."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "xquad").symlink_to(shared_data / "xquad", target_is_directory=True)
+    (root / "mgsm").symlink_to(shared_data / "mgsm", target_is_directory=True)
+    (root / "mlqa").symlink_to(FIXTURE_DATA / "mlqa", target_is_directory=True)
+    (root / "indicqa").symlink_to(FIXTURE_DATA / "indicqa", target_is_directory=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> str:
+    from prom_bench.models import resolve
+
+    return resolve("tiny").path

@@ -16,9 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from prom_bench.analysis_config import InterferenceConfig, ProbeConfig
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
+from prom_bench.probe.config import InterferenceConfig, ProbeConfig
 
 MODEL_HELP = "'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id"
 
@@ -99,8 +99,8 @@ def probe_command(
     """Logit-lens probe: P(English answer) vs P(target answer) per layer on k-shot cloze, and the regulation
     decision."""
     from prom_bench.languages import parse_langs
-    from prom_bench.probe import probe, probe_cache_dir
-    from prom_bench.probe_plots import plot_compare, plot_grid, plot_language
+    from prom_bench.probe.lens import probe, probe_cache_dir
+    from prom_bench.probe.plots import plot_compare, plot_grid, plot_language
 
     _quiet()
     codes = parse_langs(langs)

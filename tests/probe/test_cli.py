@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 import prom_bench.cli  # noqa: F401  (registers the commands)
-from prom_bench import probe as probe_module
 from prom_bench.cli.app import app
-from prom_bench.probe import ProbeConfig, regulation
+from prom_bench.probe import lens as probe_module
+from prom_bench.probe.lens import ProbeConfig, regulation
 
 
 @pytest.fixture(autouse=True)

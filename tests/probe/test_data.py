@@ -6,7 +6,7 @@ import pytest
 
 from prom_bench.errors import UserError
 from prom_bench.languages import PAPER_LANGS, in_script
-from prom_bench.probe_data import build_prompts, load_cloze
+from prom_bench.probe.data import build_prompts, load_cloze
 
 ALL = (*PAPER_LANGS, "en")
 

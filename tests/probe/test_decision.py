@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from prom_bench.errors import UserError
-from prom_bench.probe import Decision, ProbeConfig, decide, resolve_layer, verdict
+from prom_bench.probe.lens import Decision, ProbeConfig, decide, resolve_layer, verdict
 from trainer.config import TrainConfig, resolve_pivot_layer
 
 

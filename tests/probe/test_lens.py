@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from prom_bench.probe import lens_probs
+from prom_bench.probe.lens import lens_probs
 
 PROMPTS = ['A "___" is used to read stories. Answer: "', 'Eine "___" schwebt am Himmel. Antwort: "', "สวัสดี"]
 

@@ -8,7 +8,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from prom_bench.paths import cache_dir
-from prom_bench.probe_tokens import TokenSets, is_byte_level, vocab_bytes
+from prom_bench.probe.tokens import TokenSets, is_byte_level, vocab_bytes
 
 # One answer word per script of the nine languages, and English.
 WORDS = {

@@ -34,21 +34,3 @@ def loaders():
 def fixture_data() -> Path:
     """The MLQA and IndicQA fixtures (tests/fixtures/tasks/data), in the upstream layout."""
     return FIXTURE_DATA
-
-
-@pytest.fixture(scope="session")
-def local_data(tmp_path_factory, shared_data) -> Path:
-    """A data dir in the upstream layout: real XQuAD and MGSM from ../shared/data, MLQA/IndicQA fixtures."""
-    root = tmp_path_factory.mktemp("data")
-    (root / "xquad").symlink_to(shared_data / "xquad", target_is_directory=True)
-    (root / "mgsm").symlink_to(shared_data / "mgsm", target_is_directory=True)
-    (root / "mlqa").symlink_to(FIXTURE_DATA / "mlqa", target_is_directory=True)
-    (root / "indicqa").symlink_to(FIXTURE_DATA / "indicqa", target_is_directory=True)
-    return root
-
-
-@pytest.fixture(scope="session")
-def tiny_model() -> str:
-    from prom_bench.models import resolve
-
-    return resolve("tiny").path

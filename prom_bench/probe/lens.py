@@ -1,7 +1,7 @@
 """The language probe (logit lens) and the regulation decision it makes: does a language pivot through English?
 
 Per layer i and cloze example, p_i = softmax(lm_head(final_norm(h_i[:, -1]))) in fp32, and P_lang is the mass
-of the answer word's token set (``probe_tokens``). Only the last position of each block's output is kept
+of the answer word's token set (``tokens``). Only the last position of each block's output is kept
 (forward hooks on the decoder layers); the full-sequence head is never computed, so memory is bounded by
 ``batch_size x vocab`` per layer. Curves are means over examples with a 95% band, 1.96 sd / sqrt(N).
 
@@ -27,13 +27,13 @@ from typing import Any
 import torch
 
 from prom_bench import languages
-from prom_bench.analysis_config import UNDETERMINED_DEFAULT, UNDETERMINED_POLICIES, ProbeConfig  # noqa: F401 (re-exported)
 from prom_bench.errors import UserError
 from prom_bench.fileio import write_json_atomic
 from prom_bench.models import ModelRef
 from prom_bench.paths import cache_dir
-from prom_bench.probe_data import build_prompts, load_cloze
-from prom_bench.probe_tokens import TokenSets
+from prom_bench.probe.config import UNDETERMINED_DEFAULT, UNDETERMINED_POLICIES, ProbeConfig  # noqa: F401 (re-exported)
+from prom_bench.probe.data import build_prompts, load_cloze
+from prom_bench.probe.tokens import TokenSets
 
 
 def resolve_layer(layer: float, num_layers: int) -> int:

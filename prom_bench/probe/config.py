@@ -1,6 +1,6 @@
 """Settings of the two analyses, the language probe and the interference measurement.
 
-They live apart from ``probe.py`` and ``interference.py`` so that reading them (the CLI's help, the run
+They live apart from ``lens.py`` and ``interference.py`` so that reading them (the CLI's help, the run
 config) does not import torch.
 """
 
