@@ -46,3 +46,19 @@ def tiny_model() -> str:
     from prom_bench.models import resolve
 
     return resolve("tiny").path
+
+
+@pytest.fixture(scope="session")
+def tiny_ref():
+    from prom_bench.models import resolve
+
+    return resolve("tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_ref):
+    """The tiny model (random 4-layer LLaMA on Mistral's SentencePiece tokenizer) as ``(model, tokenizer)``;
+    tests must not change the model's weights or flags."""
+    from prom_bench.models import load
+
+    return load(tiny_ref)

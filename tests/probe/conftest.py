@@ -1,21 +1,8 @@
-"""Fixtures of the probe tests: the tiny model (random 4-layer LLaMA on Mistral's SentencePiece tokenizer)."""
+"""Fixtures of the probe tests: a fresh cache folder (the tiny model's fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-
-from prom_bench.models import load, resolve
-
-
-@pytest.fixture(scope="session")
-def tiny_ref():
-    return resolve("tiny")
-
-
-@pytest.fixture(scope="session")
-def tiny(tiny_ref):
-    """``(model, tokenizer)``; tests must not change the model's weights or flags."""
-    return load(tiny_ref)
 
 
 @pytest.fixture
