@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import types
 import typing
@@ -122,6 +123,38 @@ def load(
     return build(raw)
 
 
+def sweep_configs(
+    preset: str,
+    config_file: Path | None,
+    overrides: list[str] | None,
+    grid: list[str] | None,
+    *,
+    lang: str,
+    method: str = "prom",
+    baseline: str = "t",
+) -> list[RunConfig]:
+    """The runs of a Table 4 sweep on one language: ``baseline`` once, then ``method`` at every combination of
+    the grid (``train.KEY=V1,V2,...`` items). Each point is a full run config, so a regulated method decides
+    lambda at each point's own block n."""
+    if not grid:
+        raise UserError("give at least one --grid KEY=V1,V2 (e.g. --grid train.pivot_weight=0.1,0.3)")
+    if parse_methods(method) not in (["prom"], ["prom-noreg"]):
+        raise unknown("swept method", method, ("prom", "prom-noreg"))
+    axes = []
+    for item in grid:
+        key, sep, values = item.partition("=")
+        if not sep or not values or not key.startswith("train."):
+            raise UserError(f"--grid '{item}' is not train.KEY=V1,V2,... (only training settings are swept)")
+        axes.append([f"{key}={v}" for v in values.split(",")])
+    base = list(overrides or [])
+    configs = [load(preset, config_file, base, {"methods": baseline, "langs": lang})]
+    configs += [
+        load(preset, config_file, base + list(combo), {"methods": method, "langs": lang})
+        for combo in itertools.product(*axes)
+    ]
+    return configs
+
+
 def build(raw: dict[str, Any]) -> RunConfig:
     """A RunConfig from a nested dict, rejecting unknown keys and values of the wrong type with one line."""
     types_ = _section_types()
@@ -137,6 +170,11 @@ def build(raw: dict[str, Any]) -> RunConfig:
         raise UserError(f"workers = {config.workers} must be at least 1")
     if config.regulation not in ("probe", "paper", "none"):
         raise unknown("regulation source", config.regulation, ("probe", "paper", "none"))
+    if config.probe.layer is not None:  # n is one setting: a run decides at the block it trains at
+        raise UserError(
+            f"probe.layer = {config.probe.layer} has no effect in a run: regulation is decided at the block the "
+            "units train at; set train.pivot_layer instead (probe.layer is for 'prom-bench probe --layer')"
+        )
     return config
 
 

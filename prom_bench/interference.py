@@ -22,15 +22,45 @@ import json
 import math
 import random
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from prom_bench.errors import UserError
 from prom_bench.models import ModelRef, load_weights
 from prom_bench.paths import demo_data_dir
-from prom_bench.probe.config import InterferenceConfig
+
+if TYPE_CHECKING:  # torch loads on first measurement, so the CLI reads InterferenceConfig without it
+    import torch
+
+# --- settings -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InterferenceConfig:
+    """Settings of the gradient-similarity measurement."""
+
+    pairs: int = field(default=8, metadata={"help": "K: English/target batch pairs per checkpoint"})
+    batch_size: int = field(default=4, metadata={"help": "examples per batch"})
+    max_length: int = field(
+        default=640,
+        metadata={
+            "help": "tokens per example (prompt + response + EOS), cut on the right; the "
+            "default fits every demo example in SmolLM2's vocabulary, so "
+            "English and target responses are supervised in full"
+        },
+    )
+    data: str = field(
+        default="demo",
+        metadata={
+            "help": "instructions: 'demo' (prom_bench/demo_data/instructions) or a folder "
+            "with en.jsonl and {lang}.jsonl sharing ids"
+        },
+    )
+    seed: int = field(
+        default=0, metadata={"help": "seed of the batch sampling (the same batches for every checkpoint)"}
+    )
+
 
 # --- data ------------------------------------------------------------------------------------------------
 
@@ -93,6 +123,8 @@ def batch_gradient(model, params: list[torch.nn.Parameter], batch: dict[str, tor
     Returns:
         shape: [P], P = number of parameters in ``params``.
     """
+    import torch
+
     from prom_bench.probe.lens import decoder_parts_or_error
 
     decoder, _, _ = decoder_parts_or_error(model)

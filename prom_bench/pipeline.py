@@ -79,6 +79,16 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     return [r for u in units for r in u.records]
 
 
+def sweep(configs: list[RunConfig], *, console: Console | None = None) -> list[dict]:
+    """Run each config of a sweep (``config.sweep_configs``) in turn; return all their records."""
+    console = console or Console(stderr=True)
+    records = []
+    for i, config in enumerate(configs, 1):
+        console.print(f"[bold]sweep {i}/{len(configs)}[/]")
+        records += run(config, console=console)
+    return records
+
+
 def _run_parallel(
     config: RunConfig,
     model: ModelRef,
@@ -368,10 +378,10 @@ def _regulation(config: RunConfig, model: ModelRef, units: list[Unit]) -> dict[s
         }
     from prom_bench.probe.lens import regulation
 
-    # a Decision's fields are plain JSON values, its evidence included: recorded as they are
-    return {
-        lang: {"source": "probe", **dataclasses.asdict(d)} for lang, d in regulation(model, langs, config.probe).items()
-    }
+    # Decided at the block the units train at (train.pivot_layer, the trainer's resolver), so a sweep over n
+    # decides at each n. A Decision's fields are plain JSON values, its evidence included: recorded as they are.
+    decisions = regulation(model, langs, config.probe, config.train.pivot_layer)
+    return {lang: {"source": "probe", **dataclasses.asdict(d)} for lang, d in decisions.items()}
 
 
 # --- plumbing ---------------------------------------------------------------------------------------------

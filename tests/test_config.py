@@ -45,3 +45,10 @@ def test_every_setting_is_described():
     assert all(help_ for _key, _default, help_ in rows), [k for k, _d, h in rows if not h]
     keys = {k for k, _d, _h in rows}
     assert {"model", "methods", "train.lr", "train.pivot_layer", "eval.limit", "probe.shots"} <= keys
+
+
+def test_a_run_has_one_n_and_probe_layer_is_for_a_standalone_probe():
+    with pytest.raises(UserError, match=r"probe.layer = 2 has no effect in a run.*set train.pivot_layer instead"):
+        cfg.load("demo", overrides=["probe.layer=2"])
+    assert cfg.load("demo").probe.layer is None and cfg.load("paper").probe.layer is None
+    assert type(cfg.load("demo", overrides=["train.pivot_layer=0.5"]).train.pivot_layer) is float

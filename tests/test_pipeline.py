@@ -110,6 +110,8 @@ def test_sweep_renders_table_4_from_a_grid(tmp_path, monkeypatch, capsys):
         "th",
         "--grid",
         "train.pivot_weight=0.1,0.3",
+        "--method",
+        "prom-noreg",
         "--set",
         "model=tiny",
         "--set",
@@ -134,3 +136,51 @@ def test_sweep_renders_table_4_from_a_grid(tmp_path, monkeypatch, capsys):
     weights = sorted({r["settings"].get("pivot_weight") for r in records if r["method"] == "prom-noreg"})
     assert weights == [0.1, 0.3]
     assert {r["method"] for r in records} == {"t", "prom-noreg"}
+
+
+# n is one setting: the regulation decision reads the block the unit trains at (the trainer's resolver).
+RUN_FAST = ["--set", "train.max_steps=1", "--set", "eval.limit=1", "--set", "eval.max_gen_toks=4"]
+RUN_FAST += ["--set", "probe.n_examples=4", "--set", "out=runs", "--set", "results=results"]
+
+
+def _trained_block(record: dict) -> int:
+    """The block the trainer resolved for this record's training (its saved train_config.json)."""
+    import json
+    from pathlib import Path
+
+    adapter = Path(record["provenance"]["config"]["adapter"])
+    return json.loads((adapter.parent / "train_config.json").read_text())["pivot_layer_resolved"]
+
+
+@pytest.mark.parametrize("pivot_layer, block", [("2", 2), ("0.75", 3)])  # 0.75 of the tiny model's 4 blocks
+def test_regulation_is_decided_at_the_block_the_unit_trains_at(tmp_path, monkeypatch, pivot_layer, block):
+    from prom_bench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--model", "tiny", "--methods", "prom", "--langs", "th", "--set", f"train.pivot_layer={pivot_layer}"]
+    with pytest.raises(SystemExit) as done:
+        main(args + RUN_FAST)
+    assert done.value.code == 0
+    records = load_records([tmp_path / "results"])
+    assert {r["task"] for r in records} == {"prom_xquad_th", "prom_mgsm_th"}
+    for record in records:
+        decision = record["provenance"]["config"]["regulation"]
+        assert decision["source"] == "probe" and decision["layer"] == block and decision["num_layers"] == 4
+        assert decision["pivots"], decision  # else lambda = 0 and the unit would not train at any block
+        assert record["settings"]["pivot_weight"] == 0.1 and _trained_block(record) == block
+
+
+def test_a_sweep_over_n_decides_regulation_at_each_n(tmp_path, monkeypatch, capsys):
+    from prom_bench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["sweep", "--lang", "th", "--grid", "train.pivot_layer=2,3", "--baseline", "base", "--set", "model=tiny"]
+    with pytest.raises(SystemExit) as done:
+        main(args + RUN_FAST)
+    assert done.value.code == 0
+    assert "Table 4" in capsys.readouterr().out
+    prom = [r for r in load_records([tmp_path / "results"]) if r["method"] == "prom"]
+    decisions = {r["settings"]["pivot_layer"]: r["provenance"]["config"]["regulation"] for r in prom}
+    assert sorted(decisions) == [2, 3]  # two points, two decisions
+    assert {n: d["layer"] for n, d in decisions.items()} == {2: 2, 3: 3}
+    assert {n: _trained_block(r) for r in prom for n in [r["settings"]["pivot_layer"]]} == {2: 2, 3: 3}

@@ -32,7 +32,7 @@ class TrainConfig:
             "pivot: PROM, lambda * L_n,e + L_N,t"
         },
     )
-    pivot_layer: float = field(
+    pivot_layer: int | float = field(
         default=0.75,
         metadata={
             "help": "n: block whose output feeds the pivot loss; an int is a 1-based block "
@@ -173,7 +173,7 @@ class TrainConfig:
         return cls(**values)
 
 
-def resolve_pivot_layer(pivot_layer: float, num_layers: int) -> int:
+def resolve_pivot_layer(pivot_layer: int | float, num_layers: int) -> int:
     """The 1-based block n whose output feeds the pivot loss.
 
     A fraction f maps to round(f * N), half up, kept within 1..N-1 so that one fraction fits every depth:

@@ -18,7 +18,8 @@ from rich.table import Table
 
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
-from prom_bench.probe.config import InterferenceConfig, ProbeConfig
+from prom_bench.interference import InterferenceConfig
+from prom_bench.probe.config import ProbeConfig
 
 MODEL_HELP = "'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id"
 
@@ -74,7 +75,7 @@ def probe_command(
         ),
     ] = None,
     shots: Annotated[int, typer.Option(help=_help(ProbeConfig, "shots"))] = ProbeConfig.shots,
-    layer: Annotated[str, typer.Option(help=_help(ProbeConfig, "layer"))] = str(ProbeConfig.layer),
+    layer: Annotated[Optional[str], typer.Option(help=_help(ProbeConfig, "layer"))] = None,
     floor: Annotated[float, typer.Option(help=_help(ProbeConfig, "floor"))] = ProbeConfig.floor,
     undetermined: Annotated[str, typer.Option(help=_help(ProbeConfig, "undetermined"))] = ProbeConfig.undetermined,
     n_examples: Annotated[
@@ -106,7 +107,7 @@ def probe_command(
     codes = parse_langs(langs)
     cfg = ProbeConfig(
         shots=shots,
-        layer=_layer(layer),
+        layer=None if layer is None else _layer(layer),
         floor=floor,
         undetermined=undetermined,
         n_examples=n_examples,
@@ -171,7 +172,7 @@ def probe_command(
 
 def _print_decisions(console: Console, name: str, result: dict) -> None:
     first = next(iter(result.values()))["decision"]
-    table = Table(title=f"{name}: regulation at layer {first.layer} of {first.num_layers} (floor {first.floor:g})")
+    table = Table(title=f"{name}: regulation at block {first.layer} of {first.num_layers} (floor {first.floor:g})")
     for column in ("lang", "N", "P_en (95%)", "P_target (95%)", "status", "lambda"):
         table.add_column(column, justify="right" if column in ("N", "lambda") else "left")
     for lang, r in result.items():

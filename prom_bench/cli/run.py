@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -102,32 +101,22 @@ def sweep_command(
     preset: Annotated[str, PRESET] = "demo",
     config_file: Annotated[Optional[Path], CONFIG] = None,
     overrides: Annotated[Optional[list[str]], SET] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="the PROM variant swept: 'prom' (regulation decided at each grid point's block n) or 'prom-noreg'"
+        ),
+    ] = "prom",
     baseline: Annotated[
         str, typer.Option(help="method run once beside the grid (the paper compared against Bactrian+(t))")
     ] = "t",
 ) -> None:
     """Hyperparameter sweep of PROM on one language (the paper's Table 4): every combination of the grid, plus a
     baseline."""
-    if not grid:
-        raise UserError("give at least one --grid KEY=V1,V2 (e.g. --grid train.pivot_weight=0.1,0.3)")
-    axes = []
-    for item in grid:
-        key, sep, values = item.partition("=")
-        if not sep or not values or not key.startswith("train."):
-            raise UserError(f"--grid '{item}' is not train.KEY=V1,V2,... (only training settings are swept)")
-        axes.append([f"{key}={v}" for v in values.split(",")])
-    base = list(overrides or [])
-    configs = [cfg.load(preset, config_file, base, {"methods": baseline, "langs": lang})]
-    configs += [
-        cfg.load(preset, config_file, base + list(combo), {"methods": "prom-noreg", "langs": lang})
-        for combo in itertools.product(*axes)
-    ]
+    configs = cfg.sweep_configs(preset, config_file, overrides, grid, lang=lang, method=method, baseline=baseline)
     from prom_bench import pipeline
 
-    records = []
-    for i, config in enumerate(configs, 1):
-        Console(stderr=True).print(f"[bold]sweep {i}/{len(configs)}[/]")
-        records += pipeline.run(config, console=Console(stderr=True))
+    records = pipeline.sweep(configs, console=Console(stderr=True))
     _print_tables(records, ("4",))
 
 

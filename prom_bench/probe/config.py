@@ -1,7 +1,6 @@
-"""Settings of the two analyses, the language probe and the interference measurement.
+"""Settings of the language probe and of the regulation decision.
 
-They live apart from ``lens.py`` and ``interference.py`` so that reading them (the CLI's help, the run
-config) does not import torch.
+They live apart from ``lens.py`` so that reading them (the CLI's help, the run config) does not import torch.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ UNDETERMINED_POLICIES = ("pivot", "no-pivot", "paper")
 # the paper grants only on evidence that a language does not go through English. Without evidence, copying
 # the paper's LLaMA2-7B table would decide for another model by fiat, and "no-pivot" would turn PROM into t.
 UNDETERMINED_DEFAULT = "pivot"
-_DEFAULT_LAYER = 0.75  # the trainer's TrainConfig.pivot_layer default: the paper's 24 of 32
 
 
 @dataclass
@@ -25,12 +23,12 @@ class ProbeConfig:
     shots: int = field(
         default=5, metadata={"help": "solved cloze items before each query (the paper: 5-shot; Wendler et al.: 2)"}
     )
-    layer: float = field(
-        default=_DEFAULT_LAYER,
+    layer: int | float | None = field(
+        default=None,
         metadata={
-            "help": "n, the layer the decision reads: an int is a 1-based block "
-            "index, a float in (0, 1) a fraction of depth (same as "
-            "train.pivot_layer; 0.75 = the paper's 24 of 32)"
+            "help": "n, the block the decision reads: unset = the block training uses (train.pivot_layer, "
+            "resolved by the trainer); set it only for a standalone 'prom-bench probe' at another block: an int "
+            "is a 1-based block index, a float in (0, 1) a fraction of depth (0.75 = the paper's 24 of 32)"
         },
     )
     floor: float = field(
@@ -64,41 +62,18 @@ class ProbeConfig:
     def validate(self) -> None:
         if self.shots < 0:
             raise UserError(f"probe shots {self.shots} must be >= 0")
-        if isinstance(self.layer, bool) or not isinstance(self.layer, (int, float)) or self.layer <= 0:
-            raise UserError(
-                f"probe layer {self.layer!r} must be a 1-based block index or a fraction of depth in (0, 1)"
-            )
-        if isinstance(self.layer, float) and not self.layer < 1.0 and not float(self.layer).is_integer():
-            raise UserError(f"probe layer {self.layer} as a fraction of depth must be in (0, 1)")
+        if self.layer is not None:
+            if isinstance(self.layer, bool) or not isinstance(self.layer, (int, float)) or self.layer <= 0:
+                raise UserError(
+                    f"probe layer {self.layer!r} must be a 1-based block index or a fraction of depth in (0, 1)"
+                )
+            if isinstance(self.layer, float) and not self.layer < 1.0:
+                raise UserError(
+                    f"probe layer {self.layer} as a fraction of depth must be in (0, 1); give an int for a block index"
+                )
         if not 0.0 <= self.floor < 1.0:
             raise UserError(f"probe floor {self.floor} must be in [0, 1)")
         if self.undetermined not in UNDETERMINED_POLICIES:
             raise unknown("undetermined policy", self.undetermined, UNDETERMINED_POLICIES)
         if self.batch_size < 1 or self.n_examples < 0:
             raise UserError("probe batch_size must be >= 1 and n_examples >= 0")
-
-
-@dataclass
-class InterferenceConfig:
-    """Settings of the gradient-similarity measurement."""
-
-    pairs: int = field(default=8, metadata={"help": "K: English/target batch pairs per checkpoint"})
-    batch_size: int = field(default=4, metadata={"help": "examples per batch"})
-    max_length: int = field(
-        default=640,
-        metadata={
-            "help": "tokens per example (prompt + response + EOS), cut on the right; the "
-            "default fits every demo example in SmolLM2's vocabulary, so "
-            "English and target responses are supervised in full"
-        },
-    )
-    data: str = field(
-        default="demo",
-        metadata={
-            "help": "instructions: 'demo' (prom_bench/demo_data/instructions) or a folder "
-            "with en.jsonl and {lang}.jsonl sharing ids"
-        },
-    )
-    seed: int = field(
-        default=0, metadata={"help": "seed of the batch sampling (the same batches for every checkpoint)"}
-    )

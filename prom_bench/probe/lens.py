@@ -1,15 +1,13 @@
-"""The language probe (logit lens) and the regulation decision it makes: does a language pivot through English?
+"""The language probe (logit lens): how much mass the English and the target answer get at each layer.
 
 Per layer i and cloze example, p_i = softmax(lm_head(final_norm(h_i[:, -1]))) in fp32, and P_lang is the mass
 of the answer word's token set (``tokens``). Only the last position of each block's output is kept
 (forward hooks on the decoder layers); the full-sequence head is never computed, so memory is bounded by
 ``batch_size x vocab`` per layer. Curves are means over examples with a 95% band, 1.96 sd / sqrt(N).
 
-Regulation (the paper's "R"): at layer n, lambda = 0 where mean P_en < mean P_target. The decision carries its
-evidence, and is ``undetermined`` when the two bands overlap or both means sit below a floor; then
-``ProbeConfig.undetermined`` says what applies (default: keep the pivot, see ``UNDETERMINED_DEFAULT``).
-Decisions are cached per model in ``cache_dir()/probe/<model slug>-<hash>/decisions.json``, one slot per
-setting (everything in ``ProbeConfig`` but ``batch_size``), each with its curves.
+The regulation decision (``decision``) reads these curves at the block the unit trains at. Curves are cached per
+model in ``cache_dir()/probe/<model slug>-<hash>/decisions.json``, one slot per setting (everything in
+``ProbeConfig`` but ``batch_size`` and ``layer``), each language with its curve and its decisions per block.
 """
 
 from __future__ import annotations
@@ -20,36 +18,19 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from prom_bench import languages
 from prom_bench.errors import UserError
 from prom_bench.fileio import write_json_atomic
 from prom_bench.models import ModelRef
 from prom_bench.paths import cache_dir
-from prom_bench.probe.config import UNDETERMINED_DEFAULT, UNDETERMINED_POLICIES, ProbeConfig  # noqa: F401 (re-exported)
+from prom_bench.probe.config import ProbeConfig
 from prom_bench.probe.data import build_prompts, load_cloze
+from prom_bench.probe.decision import Decision, decide, decision_block
 from prom_bench.probe.tokens import TokenSets
-
-
-def resolve_layer(layer: float, num_layers: int) -> int:
-    """The 1-based block n; a fraction f of depth maps to round(f * N) half up, exactly as the trainer does."""
-    if isinstance(layer, float) and float(layer).is_integer() and layer >= 1:
-        layer = int(layer)  # 24.0 from a YAML file means block 24
-    if isinstance(layer, float):
-        n = max(1, math.floor(layer * num_layers + 0.5))
-    else:
-        n = int(layer)
-    if not 1 <= n <= num_layers:
-        raise UserError(
-            f"probe layer {layer} gives block {n}, outside 1..{num_layers} for this {num_layers}-block model"
-        )
-    return n
-
 
 # --- the logit lens --------------------------------------------------------------------------------------
 
@@ -143,90 +124,6 @@ def mean_band(values: torch.Tensor) -> tuple[list[float], list[float]]:
     return mean.tolist(), band.tolist()
 
 
-# --- the decision ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Decision:
-    """Whether ``lang`` pivots through English at layer ``layer``, with the evidence.
-
-    ``pivots`` is what training uses: the measured verdict, or for ``undetermined`` the policy's answer.
-    Probabilities are means over ``n`` cloze examples; ``*_band`` are 95% half-widths.
-    """
-
-    lang: str
-    pivots: bool
-    status: str  # "pivots" | "no-pivot" | "undetermined"
-    p_en: float
-    p_en_band: float
-    p_target: float
-    p_target_band: float
-    n: int
-    layer: int  # 1-based block n
-    num_layers: int
-    floor: float
-    reason: str
-    policy: str | None = None  # the undetermined policy applied, when status is "undetermined"
-    model: str = ""
-
-    def pivot_weight(self, lam: float) -> float:
-        """lambda for this language: ``lam`` where it pivots, else 0.0."""
-        return float(lam) if self.pivots else 0.0
-
-    @property
-    def p_en_interval(self) -> tuple[float, float]:
-        return self.p_en - self.p_en_band, self.p_en + self.p_en_band
-
-    @property
-    def p_target_interval(self) -> tuple[float, float]:
-        return self.p_target - self.p_target_band, self.p_target + self.p_target_band
-
-
-def verdict(p_en: float, p_en_band: float, p_target: float, p_target_band: float, floor: float) -> tuple[str, str]:
-    """``(status, reason)`` from the two means and their 95% half-widths at layer n."""
-    if max(p_en, p_target) < floor:
-        return "undetermined", f"both means below the floor {floor:g}"
-    if p_en - p_en_band <= p_target + p_target_band and p_target - p_target_band <= p_en + p_en_band:
-        return "undetermined", "the 95% bands overlap"
-    if p_en > p_target:
-        return "pivots", "P_en above P_target, bands apart"
-    return "no-pivot", "P_en below P_target, bands apart (lambda = 0)"
-
-
-def decide(lang: str, curve: dict[str, Any], layer: int, cfg: ProbeConfig, model: str = "") -> Decision:
-    """The decision for ``lang`` from its probe curve (``probe_language``'s output) read at 1-based ``layer``."""
-    i = layer - 1
-    p_en, p_en_band = curve["p_en"][i], curve["p_en_band"][i]
-    p_t, p_t_band = curve["p_target"][i], curve["p_target_band"][i]
-    status, reason = verdict(p_en, p_en_band, p_t, p_t_band, cfg.floor)
-    policy = None
-    if status == "undetermined":
-        policy = cfg.undetermined
-        if policy == "paper":
-            pivots = languages.get(lang).pivots_llama2_7b is not False
-        else:
-            pivots = policy == "pivot"
-        reason += f"; default applied: {policy}"
-    else:
-        pivots = status == "pivots"
-    return Decision(
-        lang,
-        pivots,
-        status,
-        p_en,
-        p_en_band,
-        p_t,
-        p_t_band,
-        curve["n"],
-        layer,
-        curve["num_layers"],
-        cfg.floor,
-        reason,
-        policy,
-        model,
-    )
-
-
 # --- probing a model -------------------------------------------------------------------------------------
 
 
@@ -290,12 +187,16 @@ def probe(
     langs: list[str],
     cfg: ProbeConfig,
     *,
+    pivot_layer: int | float | None = None,
     adapter: str | None = None,
     progress=None,
     force: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Curves and decisions for ``langs`` on a model (optionally with a peft adapter), through the cache.
 
+    The decision reads block n = ``decision_block(cfg, pivot_layer, N)``: the block training uses for
+    ``pivot_layer`` (``cfg.layer`` overrides it in a standalone probe). Curves cover every block, so a
+    sweep over n measures once and decides at each n; each decision is cached under its block.
     Returns ``{lang: {"curve": {...}, "decision": Decision}}``. ``progress`` is a callable receiving dicts
     ``{"lang", "done", "total"}``; when None a rich progress bar is shown.
     """
@@ -304,13 +205,17 @@ def probe(
     path = folder / "decisions.json"
     cached = json.loads(path.read_text()) if path.is_file() else {}
     by_config = cached.get("by_config", {})
-    config_id = _config_id(cfg)
-    # One slot per setting, so a 2-shot demo run and a 5-shot probe of the same model do not evict each other.
-    slot = by_config.setdefault(
-        config_id, {"config": {k: v for k, v in dataclasses.asdict(cfg).items() if k != "batch_size"}, "langs": {}}
-    )
-    missing = [lang for lang in langs if force or lang not in slot["langs"]]
+    # One slot per measurement setting, so a 2-shot demo run and a 5-shot probe of the same model do not evict
+    # each other; the block n is not part of it (one curve serves every n).
+    slot = by_config.setdefault(_config_id(cfg), {"config": _slot_settings(cfg), "langs": {}})
+    missing = [lang for lang in langs if force or "curve" not in slot["langs"].get(lang, {})]
     display = model_ref.display + (f" + {Path(adapter).name}" if adapter else "")
+
+    def save() -> None:
+        write_json_atomic(
+            path, {"model": display, "model_path": model_ref.path, "adapter": adapter, "by_config": by_config}
+        )
+
     if missing:
         model, tokenizer = load_probe_model(model_ref, adapter)
         sets = TokenSets(tokenizer)
@@ -324,21 +229,31 @@ def probe(
                     token_sets=sets,
                     on_batch=lambda done, total, lang=lang: report({"lang": lang, "done": done, "total": total}),
                 )
-                layer = resolve_layer(cfg.layer, curve["num_layers"])
-                decision = decide(lang, curve, layer, cfg, display)
-                slot["langs"][lang] = {"curve": curve, "decision": dataclasses.asdict(decision)}
-                write_json_atomic(
-                    path, {"model": display, "model_path": model_ref.path, "adapter": adapter, "by_config": by_config}
-                )
+                slot["langs"][lang] = {"curve": curve, "decisions": {}}
+                save()
+    out, changed = {}, False
+    for lang in langs:
+        entry = slot["langs"][lang]
+        block = decision_block(cfg, pivot_layer, entry["curve"]["num_layers"])
+        decisions = entry.setdefault("decisions", {})
+        if str(block) not in decisions:
+            decisions[str(block)] = dataclasses.asdict(decide(lang, entry["curve"], block, cfg, display))
+            changed = True
+        out[lang] = {"curve": entry["curve"], "decision": Decision(**decisions[str(block)])}
+    if changed:
+        save()
+    return out
+
+
+def regulation(
+    model: ModelRef, langs: list[str], cfg: ProbeConfig, pivot_layer: int | float | None = None, *, progress=None
+) -> dict[str, Decision]:
+    """The regulation decision per language for ``model`` at the block ``pivot_layer`` trains at, measured once
+    and cached (the pipeline's entry)."""
     return {
-        lang: {"curve": slot["langs"][lang]["curve"], "decision": Decision(**slot["langs"][lang]["decision"])}
-        for lang in langs
+        lang: result["decision"]
+        for lang, result in probe(model, langs, cfg, pivot_layer=pivot_layer, progress=progress).items()
     }
-
-
-def regulation(model: ModelRef, langs: list[str], cfg: ProbeConfig, *, progress=None) -> dict[str, Decision]:
-    """The regulation decision per language for ``model``, measured once and cached (the pipeline's entry)."""
-    return {lang: result["decision"] for lang, result in probe(model, langs, cfg, progress=progress).items()}
 
 
 def load_probe_model(model_ref: ModelRef, adapter: str | None = None):
@@ -365,9 +280,14 @@ def probe_cache_dir(model_ref: ModelRef, adapter: str | None = None) -> Path:
     return cache_dir() / "probe" / f"{model_ref.slug}-{digest}"
 
 
+def _slot_settings(cfg: ProbeConfig) -> dict[str, Any]:
+    """The settings a cached slot stands for: all but the batch size (speed only) and the block (one curve serves
+    every block)."""
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("batch_size", "layer")}
+
+
 def _config_id(cfg: ProbeConfig) -> str:
-    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "batch_size"}
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    return hashlib.sha256(json.dumps(_slot_settings(cfg), sort_keys=True).encode()).hexdigest()[:12]
 
 
 class _progress:

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 import prom_bench.cli  # noqa: F401  (registers the commands)
 from prom_bench.cli.app import app
 from prom_bench.probe import lens as probe_module
-from prom_bench.probe.lens import ProbeConfig, regulation
+from prom_bench.probe.config import ProbeConfig
+from prom_bench.probe.lens import regulation
 
 
 @pytest.fixture(autouse=True)
@@ -123,3 +124,17 @@ def test_cache_keeps_one_slot_per_setting(tiny_ref, monkeypatch):
     assert two["th"].p_en != one["th"].p_en  # different prompts, different measurement
     monkeypatch.setattr(probe_module, "load_probe_model", lambda *a, **k: pytest.fail("model loaded despite the cache"))
     assert regulation(tiny_ref, ["th"], ProbeConfig(n_examples=3, shots=2, batch_size=1))["th"] == two["th"]
+
+
+def test_one_measurement_serves_every_block_and_each_decision_is_cached_per_block(tiny_ref, monkeypatch):
+    cfg = ProbeConfig(n_examples=3, shots=1)
+    at_2 = regulation(tiny_ref, ["th"], cfg, 2)["th"]
+    monkeypatch.setattr(probe_module, "load_probe_model", lambda *a, **k: pytest.fail("model loaded despite the cache"))
+    at_3 = regulation(tiny_ref, ["th"], cfg, 0.75)["th"]  # 0.75 of 4 blocks: block 3, from the same curve
+    assert (at_2.layer, at_3.layer) == (2, 3)
+    result = probe_module.probe(tiny_ref, ["th"], cfg, pivot_layer=2)["th"]
+    curve = result["curve"]
+    assert (at_2.p_en, at_3.p_en) == (curve["p_en"][1], curve["p_en"][2])
+    cache = json.loads((probe_module.probe_cache_dir(tiny_ref) / "decisions.json").read_text())
+    (slot,) = [s for s in cache["by_config"].values() if s["config"]["shots"] == 1 and s["config"]["n_examples"] == 3]
+    assert sorted(slot["langs"]["th"]["decisions"]) == ["2", "3"]

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from prom_bench.errors import UserError
-from prom_bench.probe.lens import Decision, ProbeConfig, decide, resolve_layer, verdict
+from prom_bench.probe.config import ProbeConfig
+from prom_bench.probe.decision import Decision, decide, decision_block, verdict
 from trainer.config import TrainConfig, resolve_pivot_layer
 
 
@@ -60,14 +61,18 @@ def test_decision_round_trips_through_json_fields():
     assert Decision(**data) == decision
 
 
-def test_layer_convention_matches_the_trainer():
-    assert ProbeConfig().layer == TrainConfig().pivot_layer
-    for layers in (8, 30, 32, 40):
-        for frac in (0.25, 0.5, 0.75, 0.9):
-            assert resolve_layer(frac, layers) == resolve_pivot_layer(frac, layers)
-    assert resolve_layer(24, 32) == 24 and resolve_layer(24.0, 32) == 24
-    with pytest.raises(UserError):
-        resolve_layer(33, 32)
+def test_the_decision_reads_the_block_the_trainer_resolves():
+    # one setting: unset, the probe follows the training pivot_layer (default: the trainer's own default)
+    assert ProbeConfig().layer is None
+    for layers in (4, 8, 30, 32, 40):
+        assert decision_block(ProbeConfig(), None, layers) == resolve_pivot_layer(TrainConfig().pivot_layer, layers)
+        for frac in (0.25, 0.5, 0.75, 0.9, 0.99):  # 0.99 once gave block N here and N-1 in training
+            assert decision_block(ProbeConfig(), frac, layers) == resolve_pivot_layer(frac, layers)
+    assert decision_block(ProbeConfig(), 24, 32) == 24 and decision_block(ProbeConfig(), 0.75, 4) == 3
+    # an explicit probe.layer (a standalone probe) overrides the training setting, through the same resolver
+    assert decision_block(ProbeConfig(layer=2), 0.75, 4) == 2
+    with pytest.raises(UserError, match=r"pivot_layer 32 gives block 32, outside 1..31 for this 32-block model"):
+        decision_block(ProbeConfig(), 32, 32)
 
 
 def test_config_validation():
