@@ -19,16 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prom_bench.benchmarks import BENCHMARKS, family_of
 from prom_bench.errors import UserError, unknown
 from prom_bench.paths import tasks_dir
 
-# Per-item metrics each task family reports (lm-eval keys are "<metric>,<filter>").
-TASK_METRICS = {
-    "xquad": ("exact_match", "f1"),
-    "mlqa": ("exact_match", "f1"),
-    "indicqa": ("exact_match", "f1"),
-    "mgsm": ("accuracy",),
-}
 _FILTER = "none"
 
 
@@ -61,14 +55,6 @@ def task_manager(data_dir: Path | None = None, include_path: Path | None = None)
 
     metadata = {"data_dir": str(Path(data_dir).expanduser().resolve())} if data_dir is not None else {}
     return TaskManager(include_path=str(include_path or tasks_dir()), include_defaults=False, metadata=metadata)
-
-
-def family_of(task: str) -> str:
-    """``prom_indicqa_ta`` -> ``indicqa``."""
-    for family in TASK_METRICS:
-        if task.startswith(f"prom_{family}_"):
-            return family
-    raise UserError(f"task '{task}' is not a prom-bench task; valid: prom_<{'|'.join(TASK_METRICS)}>_<lang>")
 
 
 def evaluate(
@@ -189,11 +175,11 @@ def _run_task(
     output = lm_eval_evaluate(
         lm=lm, task_dict=loaded, limit=limit, log_samples=True, bootstrap_iters=0, verbosity="WARNING"
     )
-    family = family_of(name)
+    names = BENCHMARKS[family_of(name)].metrics
     metrics_raw = output["results"][name]
-    metrics = {m: round(100.0 * float(metrics_raw[f"{m},{_FILTER}"]), 4) for m in TASK_METRICS[family]}
+    metrics = {m: round(100.0 * float(metrics_raw[f"{m},{_FILTER}"]), 4) for m in names}
     samples = [
-        {"doc_id": int(s["doc_id"]), **{m: _as_number(s[m]) for m in TASK_METRICS[family]}, "response": _response(s)}
+        {"doc_id": int(s["doc_id"]), **{m: _as_number(s[m]) for m in names}, "response": _response(s)}
         for s in output["samples"][name]
     ]
     samples.sort(key=lambda s: s["doc_id"])

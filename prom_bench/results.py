@@ -34,13 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from prom_bench import methods
+from prom_bench.benchmarks import family_of
 from prom_bench.errors import UserError
 from prom_bench.fileio import write_json_atomic
 
 SCHEMA = 1
 RECORD_SUFFIX = ".record.json"
 DEFAULT_RESULTS_DIR = Path("leaderboards") / "results"  # relative to the working directory, like the pipeline
-BENCHMARKS = ("xquad", "mlqa", "indicqa", "mgsm")
 REQUIRED_KEYS = (
     "schema",
     "model",
@@ -78,16 +78,6 @@ def settings_id(settings: Mapping[str, Any]) -> str:
     """A short, stable hash of the settings that distinguish runs (key order and 0 vs 0.0 do not matter)."""
     text = json.dumps(_canonical(dict(settings)), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
-def benchmark_of(task: str) -> str:
-    """``prom_xquad_th`` -> ``xquad``; one clear error for a task outside the four benchmarks."""
-    for bench in BENCHMARKS:
-        if re.search(rf"(^|_){bench}(_|$)", task):
-            return bench
-    raise UserError(
-        f"task '{task}' belongs to no known benchmark; valid: tasks named like prom_<{'|'.join(BENCHMARKS)}>_<lang>"
-    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -183,7 +173,7 @@ def record_from(
         "method": methods.get(method).name,
         "lang": lang or task.rsplit("_", 1)[-1],
         "task": task,
-        "benchmark": benchmark_of(task),
+        "benchmark": family_of(task),
         "settings": settings,
         "settings_id": settings_id(settings),
         "metrics": metrics,

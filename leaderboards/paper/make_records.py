@@ -11,7 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
-from prom_bench.results import SCHEMA, benchmark_of, settings_id, slug
+from prom_bench.benchmarks import family_of
+from prom_bench.results import SCHEMA, settings_id, slug
 
 HERE = Path(__file__).resolve().parent
 MODEL = "LLaMA2-7B"
@@ -84,7 +85,7 @@ def _record(method: str, task: str, metrics: dict, settings: dict, table: str) -
         "method": method,
         "lang": lang,
         "task": task,
-        "benchmark": benchmark_of(task),
+        "benchmark": family_of(task),
         "settings": settings,
         "settings_id": settings_id(settings),
         "metrics": metrics,

@@ -1,9 +1,9 @@
 """The paper's table cells and how records are chosen to fill them.
 
-A *cell* is one benchmark on one language (``prom_xquad_th``); QA cells carry two metrics (EM and F1),
-MGSM cells one (accuracy). Tables 1-3 use one record per (model, method, cell): when a cell has records
-with several settings (a Table 4 sweep beside the main run) the main run is the settings that cover the
-most cells of that model and method; the others are left to Table 4.
+A *cell* is one benchmark on one language (``prom_xquad_th``); which cells exist and their metrics come from
+the language table and the benchmark registry (``prom_bench/benchmarks.py``). Tables 1-3 use one record per
+(model, method, cell): when a cell has records with several settings (a Table 4 sweep beside the main run)
+the main run is the settings that cover the most cells of that model and method; the others are left to Table 4.
 """
 
 from __future__ import annotations
@@ -11,37 +11,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from prom_bench.benchmarks import BENCHMARKS, METRIC_LABEL, Cell, target_cells  # noqa: F401 (the tables' names)
 from prom_bench.methods import METHODS
 from prom_bench.results import latest_records
 
-
-@dataclass(frozen=True)
-class Cell:
-    task: str
-    benchmark: str
-    lang: str
-    metrics: tuple[str, ...]
-
-
-QA_METRICS = ("exact_match", "f1")
-MGSM_METRICS = ("accuracy",)
-QA_CELLS = tuple(
-    Cell(f"prom_{bench}_{lang}", bench, lang, QA_METRICS)
-    for bench, lang in (
-        ("xquad", "th"),
-        ("xquad", "ar"),
-        ("xquad", "el"),
-        ("mlqa", "ar"),
-        ("indicqa", "ta"),
-        ("indicqa", "mr"),
-        ("indicqa", "ml"),
-    )
-)
-MGSM_CELLS = tuple(Cell(f"prom_mgsm_{lang}", "mgsm", lang, MGSM_METRICS) for lang in ("sw", "th", "bn", "te"))
-ALL_CELLS = QA_CELLS + MGSM_CELLS  # the 11 cells of Table 3
-
-BENCH_LABEL = {"xquad": "XQuAD", "mlqa": "MLQA", "indicqa": "IndicQA", "mgsm": "MGSM"}
-METRIC_LABEL = {"exact_match": "EM", "f1": "F1", "accuracy": "acc"}
+ALL_CELLS = target_cells()  # the cells of Tables 1-3 (the paper's 11 with the built-in language table)
+QA_CELLS = tuple(c for c in ALL_CELLS if BENCHMARKS[c.benchmark].kind == "qa")  # Table 1
+MGSM_CELLS = tuple(c for c in ALL_CELLS if BENCHMARKS[c.benchmark].kind == "math")  # Table 2
+BENCH_LABEL = {family: b.label for family, b in BENCHMARKS.items()}
 # Row order of Tables 1-3 (the paper lists PROM first and the untrained model last).
 METHOD_ORDER = ("prom", "prom-noreg", "t+e", "t", "base")
 BASELINE = "t+e"
