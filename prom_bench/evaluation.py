@@ -21,7 +21,7 @@ from typing import Any
 
 from prom_bench.benchmarks import BENCHMARKS, family_of
 from prom_bench.errors import UserError, unknown
-from prom_bench.paths import tasks_dir
+from prom_bench.paths import demo_data_dir, tasks_dir
 
 _FILTER = "none"
 
@@ -55,6 +55,26 @@ def task_manager(data_dir: Path | None = None, include_path: Path | None = None)
 
     metadata = {"data_dir": str(Path(data_dir).expanduser().resolve())} if data_dir is not None else {}
     return TaskManager(include_path=str(include_path or tasks_dir()), include_defaults=False, metadata=metadata)
+
+
+def resolve_data_dir(spec: str | None) -> Path | None:
+    """Where evaluation items come from, for ``evaluate(data_dir=...)``: ``None``/``demo`` -> the bundled demo
+    eval data (``None`` falls back to the hub when it is not bundled), ``hub`` -> None, else a folder."""
+    demo = demo_data_dir() / "eval"
+    if spec in (None, "demo"):
+        if demo.is_dir():
+            return demo
+        if spec == "demo":
+            raise UserError(
+                f"no bundled demo evaluation data ({demo} is missing); give --data-dir DIR or --data-dir hub"
+            )
+        return None
+    if spec == "hub":
+        return None
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        raise UserError(f"data dir '{spec}' is not a directory; give a folder in the upstream layout, 'demo' or 'hub'")
+    return path
 
 
 def evaluate(

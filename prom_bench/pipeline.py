@@ -25,10 +25,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from prom_bench import languages, methods
 from prom_bench.config import RunConfig, fingerprint
+from prom_bench.errors import UserError
 from prom_bench.fileio import write_json_atomic
 from prom_bench.methods import S_E, Method
 from prom_bench.models import ModelRef, resolve
-from prom_bench.paths import demo_data_dir
 
 
 @dataclass
@@ -308,6 +308,7 @@ def _train(
 ) -> Path:
     from trainer import TrainConfig
     from trainer import train as run_training
+    from trainer.config import SettingsError
 
     train_id = fingerprint({"model": model.path, "mixture": mixture_dir.name, "train": train})
     out = root / "train" / train_id
@@ -320,7 +321,10 @@ def _train(
         examples = [
             json.loads(line) for line in (mixture_dir / "train.jsonl").read_text(encoding="utf-8").splitlines() if line
         ]
-        result = run_training(TrainConfig(**settings), model.path, examples, out, progress=report.train)
+        try:  # the trainer's one-line settings errors are the user's (e.g. a pivot_layer this model lacks)
+            result = run_training(TrainConfig(**settings), model.path, examples, out, progress=report.train)
+        except SettingsError as exc:
+            raise UserError(str(exc)) from None
         weights = result.adapter_path or result.model_path
         _write_json(done, {"weights": str(weights), "steps": result.steps, "train_seconds": result.train_seconds})
     return Path(weights)
@@ -329,10 +333,10 @@ def _train(
 def _evaluate(
     config: RunConfig, model: ModelRef, root: Path, unit: Unit, adapter: Path | None, force: bool, report: _Reporter
 ) -> list[Any]:
-    from prom_bench.evaluation import TaskResult, evaluate
+    from prom_bench.evaluation import TaskResult, evaluate, resolve_data_dir
 
     tasks = [t for t in languages.get(unit.lang).tasks]
-    data_dir = _eval_data_dir(config.eval.data_dir)
+    data_dir = resolve_data_dir(config.eval.data_dir)
     eval_id = fingerprint({"model": model.path, "adapter": str(adapter), "tasks": tasks, "eval": config.eval})
     cached = root / "eval" / f"{eval_id}.json"
     with _locked(cached):
@@ -351,14 +355,6 @@ def _evaluate(
         )
         _write_json(cached, [dataclasses.asdict(t) for t in task_results])
     return task_results
-
-
-def _eval_data_dir(spec: str | None) -> Path | None:
-    if spec in (None, "hub"):
-        return None
-    if spec == "demo":
-        return demo_data_dir() / "eval"
-    return Path(spec)
 
 
 # --- regulation -------------------------------------------------------------------------------------------

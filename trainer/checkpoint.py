@@ -19,6 +19,8 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
+from trainer.config import SettingsError
+
 MODEL_FILE = "model.safetensors"  # accelerate's name for the first prepared model
 STATE_FILE = "trainer_state.json"
 CONFIG_FILE = "train_config.json"
@@ -42,7 +44,7 @@ def install_hooks(accelerator) -> None:
         state = load_file(str(Path(input_dir) / MODEL_FILE))
         names = {name for name, p in model.named_parameters() if p.requires_grad}
         if set(state) != names:
-            raise ValueError(
+            raise SettingsError(
                 f"checkpoint {input_dir} holds different trainable weights than this run "
                 f"({len(set(state) ^ names)} names differ); use a fresh output folder"
             )
@@ -84,7 +86,7 @@ def restore(accelerator, checkpoint: Path, resolved_config: dict) -> int:
     )
     if differ:
         key = differ[0]
-        raise ValueError(
+        raise SettingsError(
             f"checkpoint {checkpoint.name} was made with other settings ({key}: {saved.get(key)!r} there, "
             f"{resolved_config.get(key)!r} now); use a fresh output folder or resume=False"
         )

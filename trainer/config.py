@@ -2,8 +2,8 @@
 
 The CLI help, the saved ``train_config.json`` and the docs all come from the ``help`` metadata here. Checks
 that need only the config run in :meth:`TrainConfig.validate`; checks that need the model (pivot layer range,
-LoRA target modules) run in :func:`validate_for_model`. Both run before the first step and raise ``ValueError``
-with one line naming the bad value and what is valid.
+LoRA target modules) run in :func:`validate_for_model`. Both run before the first step and raise
+``SettingsError`` (a ``ValueError``) with one line naming the bad value and what is valid.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ SCHEDULERS = ("cosine", "linear")
 PRECISIONS = ("fp32", "bf16")
 TRUNCATIONS = ("right", "drop")
 TRACKERS = ("none", "tensorboard", "wandb")
+
+
+class SettingsError(ValueError):
+    """A bad setting, input file or output folder, said in one line naming the bad value and what is valid.
+
+    Callers show it to the user as it is; any other exception from the trainer is a bug and keeps its traceback.
+    """
 
 
 @dataclass
@@ -111,7 +118,7 @@ class TrainConfig:
     )
 
     def validate(self) -> None:
-        """Checks that need only the config. Raises ``ValueError`` with one line."""
+        """Checks that need only the config. Raises ``SettingsError`` with one line."""
         _choice("objective", self.objective, OBJECTIVES)
         _choice("pivot_head", self.pivot_head, PIVOT_HEADS)
         _choice("scheduler", self.scheduler, SCHEDULERS)
@@ -119,41 +126,41 @@ class TrainConfig:
         _choice("truncation", self.truncation, TRUNCATIONS)
         _choice("logging", self.logging, TRACKERS)
         if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing (alpha) {self.label_smoothing} is outside [0, 1)")
+            raise SettingsError(f"label_smoothing (alpha) {self.label_smoothing} is outside [0, 1)")
         if not self.pivot_weight >= 0.0 or math.isinf(self.pivot_weight):
-            raise ValueError(f"pivot_weight (lambda) {self.pivot_weight} must be a finite number >= 0")
+            raise SettingsError(f"pivot_weight (lambda) {self.pivot_weight} must be a finite number >= 0")
         if isinstance(self.pivot_layer, bool) or not isinstance(self.pivot_layer, (int, float)):
-            raise ValueError(
+            raise SettingsError(
                 f"pivot_layer {self.pivot_layer!r} must be a block index (int) or a fraction of depth in (0, 1)"
             )
         if isinstance(self.pivot_layer, float) and not 0.0 < self.pivot_layer < 1.0:
-            raise ValueError(
+            raise SettingsError(
                 f"pivot_layer {self.pivot_layer} as a fraction of depth must be in (0, 1); give an int for a "
                 "block index"
             )
         if isinstance(self.pivot_layer, int) and self.pivot_layer < 1:
-            raise ValueError(f"pivot_layer {self.pivot_layer} is outside 1..N-1 (blocks are numbered from 1)")
+            raise SettingsError(f"pivot_layer {self.pivot_layer} is outside 1..N-1 (blocks are numbered from 1)")
         if self.early_exit and self.objective != "pivot":
-            raise ValueError(
+            raise SettingsError(
                 "early_exit needs objective 'pivot' (only the pivot loss stops English micro-batches at block n)"
             )
         for name in ("per_device_batch_size", "grad_accum", "max_length", "logits_chunk_size", "lora_r"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} {getattr(self, name)} must be >= 1")
+                raise SettingsError(f"{name} {getattr(self, name)} must be >= 1")
         if self.max_steps == 0 or self.max_steps < -1:
-            raise ValueError(f"max_steps {self.max_steps} must be -1 (use epochs) or >= 1")
+            raise SettingsError(f"max_steps {self.max_steps} must be -1 (use epochs) or >= 1")
         if self.max_steps == -1 and not self.epochs > 0:
-            raise ValueError(f"epochs {self.epochs} must be > 0 when max_steps is -1")
+            raise SettingsError(f"epochs {self.epochs} must be > 0 when max_steps is -1")
         if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio {self.warmup_ratio} is outside [0, 1)")
+            raise SettingsError(f"warmup_ratio {self.warmup_ratio} is outside [0, 1)")
         if not self.lr > 0:
-            raise ValueError(f"lr {self.lr} must be > 0")
+            raise SettingsError(f"lr {self.lr} must be > 0")
         if not 0.0 <= self.lora_dropout < 1.0:
-            raise ValueError(f"lora_dropout {self.lora_dropout} is outside [0, 1)")
+            raise SettingsError(f"lora_dropout {self.lora_dropout} is outside [0, 1)")
         if self.lora and not self.lora_target_modules:
-            raise ValueError("lora_target_modules is empty; name at least one module, e.g. q_proj v_proj")
+            raise SettingsError("lora_target_modules is empty; name at least one module, e.g. q_proj v_proj")
         if self.save_steps < 0:
-            raise ValueError(f"save_steps {self.save_steps} must be >= 0")
+            raise SettingsError(f"save_steps {self.save_steps} must be >= 0")
 
     @property
     def uses_pivot(self) -> bool:
@@ -169,7 +176,9 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise ValueError(f"unknown TrainConfig setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
+            raise SettingsError(
+                f"unknown TrainConfig setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}"
+            )
         return cls(**values)
 
 
@@ -178,14 +187,14 @@ def resolve_pivot_layer(pivot_layer: int | float, num_layers: int) -> int:
 
     A fraction f maps to round(f * N), half up, kept within 1..N-1 so that one fraction fits every depth:
     0.75 of 32 blocks is 24 (the paper), of 30 blocks 23, of 2 blocks 1. A block index must lie in 1..N-1
-    (n = N would be the ordinary last-layer loss), else ``ValueError``.
+    (n = N would be the ordinary last-layer loss), else ``SettingsError``.
     """
     if isinstance(pivot_layer, float) and num_layers >= 2:
         n = min(num_layers - 1, max(1, math.floor(pivot_layer * num_layers + 0.5)))
     else:
         n = int(pivot_layer)
     if not 1 <= n <= num_layers - 1:
-        raise ValueError(
+        raise SettingsError(
             f"pivot_layer {pivot_layer} gives block {n}, outside 1..{num_layers - 1} for this {num_layers}-block model"
         )
     return n
@@ -193,4 +202,4 @@ def resolve_pivot_layer(pivot_layer: int | float, num_layers: int) -> int:
 
 def _choice(name: str, value: str, valid: tuple[str, ...]) -> None:
     if value not in valid:
-        raise ValueError(f"unknown {name} '{value}'; valid: {', '.join(valid)}")
+        raise SettingsError(f"unknown {name} '{value}'; valid: {', '.join(valid)}")

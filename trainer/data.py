@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from trainer.config import SettingsError
 from trainer.formatting import ENGLISH, IGNORE, Encoded
 from trainer.objectives import TokenCounts
 
@@ -53,7 +54,7 @@ class BatchPlan:
         homogeneous: bool,
     ):
         if not examples:
-            raise ValueError("no training examples (after filtering and truncation)")
+            raise SettingsError("no training examples (after filtering and truncation)")
         self.examples = examples
         self.per_device = per_device_batch_size
         self.world_size = world_size

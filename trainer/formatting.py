@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from trainer.config import SettingsError
+
 PROMPT_WITH_INPUT = (
     "Below is an instruction that describes a task, paired with an input that provides further context. "
     "Write a response that appropriately completes the request.\n\n"
@@ -74,9 +76,9 @@ def encode(example: dict, tokenizer, max_length: int, truncation: str = "right")
     """
     role = example.get("role")
     if role not in ROLES:
-        raise ValueError(f"example {example.get('id', '?')!r} has role {role!r}; valid: {', '.join(ROLES)}")
+        raise SettingsError(f"example {example.get('id', '?')!r} has role {role!r}; valid: {', '.join(ROLES)}")
     if tokenizer.eos_token_id is None:
-        raise ValueError("the tokenizer has no EOS token; the response must end with one")
+        raise SettingsError("the tokenizer has no EOS token; the response must end with one")
     prompt = tokenizer(prompt_text(example), add_special_tokens=True)["input_ids"]
     response = tokenizer(example["output"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     input_ids = prompt + response

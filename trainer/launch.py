@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from trainer.config import TrainConfig
+from trainer.config import SettingsError, TrainConfig
 from trainer.loop import train
 
 RESULT_FILE = "train_result.json"
@@ -36,7 +36,7 @@ def read_examples(path: Path, *, skip_english: bool = False) -> list[dict]:
             try:
                 example = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number} is not valid JSON ({exc.msg})") from None
+                raise SettingsError(f"{path}:{number} is not valid JSON ({exc.msg})") from None
             if not (skip_english and example.get("role") == "english"):
                 examples.append(example)
     return examples
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg.validate()
         examples = read_examples(args.data, skip_english=cfg.objective == "pivot" and cfg.pivot_weight == 0)
         result = train(cfg, args.model, examples, args.output_dir)
-    except ValueError as exc:
+    except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if result.config.get("world_size", 1) == 1 or _is_main():

@@ -62,7 +62,7 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
             "loss_target", "tokens_per_s", "lr"}; ``None`` shows a rich progress bar instead.
 
     Raises:
-        ValueError: a bad setting or data, in one line, before any training.
+        SettingsError: a bad setting, data or output folder, in one line (a ``ValueError``).
     """
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState, GradientState

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from trainer.capture import LayerCapture, stop_after_block
-from trainer.config import TrainConfig, resolve_pivot_layer
+from trainer.config import SettingsError, TrainConfig, resolve_pivot_layer
 from trainer.objectives import TokenCounts, head_cross_entropy_sum, pivot_loss, sft_loss, token_mean
 
 MIXED, ENGLISH_ONLY, TARGET_ONLY = "mixed", "english", "target"
@@ -61,7 +61,7 @@ def decoder_parts(causal_lm: nn.Module):
     blocks = next((getattr(decoder, n) for n in ("layers", "h", "blocks") if hasattr(decoder, n)), None)
     norm = next((getattr(decoder, n) for n in ("norm", "ln_f", "final_layernorm") if hasattr(decoder, n)), None)
     if blocks is None or norm is None:
-        raise ValueError(
+        raise SettingsError(
             f"cannot find the decoder blocks and final norm of a '{type(base).__name__}'; supported: "
             "LLaMA-, Mistral-, Qwen- and GPT-2-style decoders"
         )
@@ -69,14 +69,14 @@ def decoder_parts(causal_lm: nn.Module):
 
 
 def validate_for_model(cfg: TrainConfig, causal_lm: nn.Module) -> int | None:
-    """Checks that need the model; returns the resolved pivot block n (None for sft). One-line ``ValueError``."""
+    """Checks that need the model; returns the resolved pivot block n (None for sft). One-line ``SettingsError``."""
     _, blocks, _, _ = decoder_parts(causal_lm)
     n = resolve_pivot_layer(cfg.pivot_layer, len(blocks)) if cfg.objective == "pivot" else None
     if cfg.lora:
         names = {name.rsplit(".", 1)[-1] for name, module in causal_lm.named_modules() if isinstance(module, nn.Linear)}
         missing = [t for t in cfg.lora_target_modules if t not in names]
         if missing:
-            raise ValueError(
+            raise SettingsError(
                 f"lora_target_modules {', '.join(missing)} not in this model; "
                 f"its linear modules: {', '.join(sorted(names))}"
             )

@@ -215,7 +215,7 @@ def validate_command(
     """Check input files (encoding, syntax, schema, empty fields, duplicate ids, alignment, script); exit 2 on the
     first problem."""
     from prom_bench.data import files as readers
-    from prom_bench.data.sources import _local_candidates, local_parallel_sources
+    from prom_bench.data.sources import local_parallel_files
     from prom_bench.languages import PAPER_LANGS
 
     reports = []
@@ -243,10 +243,7 @@ def validate_command(
         reports.append(readers.read_parallel(pair[0], pair[1], lang)[1])
     if data_dir is not None:
         for code in [lang] if lang else PAPER_LANGS:
-            for name in local_parallel_sources(data_dir, code):
-                src, tgt = next(
-                    (s, t) for s, t in _local_candidates(data_dir, name, code) if s.is_file() and t.is_file()
-                )
+            for src, tgt in local_parallel_files(data_dir, code).values():
                 reports.append(readers.read_parallel(src, tgt, code)[1])
     if not reports:
         raise UserError("nothing to check: give files, --pair ENGLISH TARGET, or --data-dir DIR")

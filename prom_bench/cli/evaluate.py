@@ -20,27 +20,6 @@ DATA_DIR_HELP = (
 )
 
 
-def resolve_data_dir(spec: str | None) -> Path | None:
-    """``None``/``demo`` -> the bundled demo eval data (when present), ``hub`` -> None, else a folder."""
-    from prom_bench.paths import demo_data_dir
-
-    demo = demo_data_dir() / "eval"
-    if spec in (None, "demo"):
-        if demo.is_dir():
-            return demo
-        if spec == "demo":
-            raise UserError(
-                f"no bundled demo evaluation data ({demo} is missing); give --data-dir DIR or --data-dir hub"
-            )
-        return None
-    if spec == "hub":
-        return None
-    path = Path(spec).expanduser()
-    if not path.is_dir():
-        raise UserError(f"data dir '{spec}' is not a directory; give a folder in the upstream layout, 'demo' or 'hub'")
-    return path
-
-
 def tasks_for(langs: str, *, english: bool = False) -> list[tuple[str, str]]:
     """``(lang, task)`` pairs for the languages' cells (the language table's ``tasks`` field)."""
     from prom_bench import languages
@@ -87,7 +66,7 @@ def eval_command(
     """Evaluate a model (or adapter) on the cells of some languages, e.g. `prom-bench eval --model tiny --langs th
     --limit 5`."""
     from prom_bench import methods, models
-    from prom_bench.evaluation import evaluate
+    from prom_bench.evaluation import evaluate, resolve_data_dir
 
     english = "en" in [item.strip() for item in langs.split(",")]
     pairs = tasks_for(langs, english=english)

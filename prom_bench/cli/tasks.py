@@ -38,7 +38,7 @@ def validate_command(
     docs: int = typer.Option(3, "--docs", min=1, help="Documents per task to build requests for."),
 ) -> None:
     """Load every YAML through lm-eval and check it; one line per problem, exit 1 when there is any."""
-    from prom_bench.cli.evaluate import resolve_data_dir
+    from prom_bench.evaluation import resolve_data_dir
     from prom_bench.tasks_validate import validate
 
     root = _root(path)

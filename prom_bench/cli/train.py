@@ -86,6 +86,7 @@ def train_command(
 ) -> None:
     """Train one model on a built mixture with the trainer's settings (the preset's train section plus --set)."""
     from trainer import TrainConfig
+    from trainer.config import SettingsError
     from trainer.launch import RESULT_FILE, read_examples
 
     data = mixture / "train.jsonl"
@@ -97,9 +98,9 @@ def train_command(
         raise UserError(f"method '{method_name}' does not train; give one of: t, t+e, prom, prom-noreg")
     config = cfg.load(preset, config_file, overrides, {"model": model})
     train_cfg: TrainConfig = dataclasses.replace(config.train, objective=objective)
-    try:
+    try:  # the trainer's settings errors are the user's; any other error keeps its traceback
         train_cfg.validate()
-    except ValueError as exc:
+    except SettingsError as exc:
         raise UserError(str(exc)) from None
     from prom_bench.models import resolve
 
@@ -108,12 +109,12 @@ def train_command(
     console = Console(stderr=True)
     if num_processes is None and accelerate_config is None:
         skip_english = objective == "pivot" and train_cfg.pivot_weight == 0
-        try:
-            from trainer import train
+        from trainer import train
 
+        try:  # bad settings for this model, a bad data file, a mismatched checkpoint: one line each
             examples = read_examples(data, skip_english=skip_english)
             result = train(train_cfg, model_path, examples, out)
-        except ValueError as exc:
+        except SettingsError as exc:
             raise UserError(str(exc)) from None
         summary = {
             "steps": result.steps,

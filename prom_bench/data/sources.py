@@ -369,10 +369,17 @@ def load_parallel(spec: str, lang: str, *, data_dir: Path | None = None, revisio
     return loaded
 
 
+def local_parallel_files(data_dir: Path, lang: str) -> dict[str, tuple[Path, Path]]:
+    """The parallel sources whose files are present in ``data_dir`` for ``lang``, each with its (English,
+    target) files, in the order ntrex, flores-dev, flores-devtest."""
+    found = {}
+    for name in ("ntrex", "flores-dev", "flores-devtest"):
+        pairs = [(s, t) for s, t in _local_candidates(Path(data_dir), name, lang) if s.is_file() and t.is_file()]
+        if pairs:
+            found[name] = pairs[0]
+    return found
+
+
 def local_parallel_sources(data_dir: Path, lang: str) -> list[str]:
     """The parallel sources whose files are present in ``data_dir`` for ``lang`` (for ``--data-dir`` alone)."""
-    return [
-        name
-        for name in ("ntrex", "flores-dev", "flores-devtest")
-        if any(s.is_file() and t.is_file() for s, t in _local_candidates(Path(data_dir), name, lang))
-    ]
+    return list(local_parallel_files(data_dir, lang))

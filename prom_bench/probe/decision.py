@@ -14,7 +14,7 @@ from typing import Any
 from prom_bench import languages
 from prom_bench.errors import UserError
 from prom_bench.probe.config import ProbeConfig
-from trainer.config import TrainConfig, resolve_pivot_layer
+from trainer.config import SettingsError, TrainConfig, resolve_pivot_layer
 
 
 def decision_block(cfg: ProbeConfig, pivot_layer: int | float | None, num_layers: int) -> int:
@@ -28,7 +28,7 @@ def decision_block(cfg: ProbeConfig, pivot_layer: int | float | None, num_layers
         layer = TrainConfig().pivot_layer
     try:
         return resolve_pivot_layer(layer, num_layers)
-    except ValueError as exc:
+    except SettingsError as exc:
         raise UserError(str(exc)) from None
 
 

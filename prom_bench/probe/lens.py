@@ -37,11 +37,12 @@ from prom_bench.probe.tokens import TokenSets
 
 def decoder_parts_or_error(model) -> tuple[Any, Any, torch.nn.Module]:
     """(decoder, its list of blocks, its final norm): the trainer's lookup, with its error as a UserError."""
+    from trainer.config import SettingsError
     from trainer.model import decoder_parts
 
     try:
         decoder, blocks, norm, _head = decoder_parts(model)
-    except ValueError as exc:
+    except SettingsError as exc:
         raise UserError(str(exc)) from None
     return decoder, blocks, norm
 

@@ -60,3 +60,14 @@ def test_bad_settings_are_one_line_and_exit_2(tmp_path, capsys, extra, message):
     code = _run(["train", str(_mixture(tmp_path)), "--model", "tiny", "--out", str(tmp_path / "out"), *extra])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith(message) and "\n" not in err
+
+
+def test_an_unexpected_error_inside_training_keeps_its_traceback(tmp_path, monkeypatch):
+    import trainer
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("a bug deep inside training")  # not a SettingsError: not the user's fault
+
+    monkeypatch.setattr(trainer, "train", broken)
+    with pytest.raises(ValueError, match="a bug deep inside training"):
+        main(["train", str(_mixture(tmp_path)), "--model", "tiny", "--out", str(tmp_path / "out")])
