@@ -188,6 +188,38 @@ def mean_band(values: list[float]) -> tuple[float, float]:
 # --- weights along a run ---------------------------------------------------------------------------------
 
 
+def series_from(
+    lang: str, *, run: Path | None = None, methods: list[str] = (), checkpoints: list[str] | None = None
+) -> dict[str, list[tuple[int, Path | None]]]:
+    """The series to measure, each ``[(step, weights)]`` from step 0 (the base model, ``None``): one per method
+    of a ``prom-bench run`` folder, and one per ``LABEL=PATH`` item (an adapter, a model, a trainer output
+    folder with all its checkpoints, or ``checkpoints/step-N``; items sharing a label form one series)."""
+    series: dict[str, list] = {}
+    if run is not None:
+        if not Path(run).is_dir():
+            raise UserError(f"run folder '{run}' does not exist")
+        for name in methods:
+            series[name] = [(0, None), *run_checkpoints(Path(run), name, lang)]
+    for item in checkpoints or []:
+        label, sep, path = item.partition("=")
+        if not sep or not label or not path:
+            raise UserError(f"--checkpoint '{item}' is not LABEL=PATH")
+        folder = Path(path).expanduser()
+        if not folder.exists():
+            raise UserError(f"--checkpoint path '{path}' does not exist")
+        points = series.setdefault(label, [(0, None)])
+        if (folder / "checkpoints").is_dir():
+            points += trainer_points(folder)
+        else:
+            step = (
+                int(folder.name.split("-")[1])
+                if folder.name.startswith("step-") and folder.name[5:].isdigit()
+                else len(points)
+            )
+            points.append((step, folder))
+    return series
+
+
 def run_checkpoints(run_dir: Path, method: str, lang: str) -> list[tuple[int, Path]]:
     """``[(step, weights)]`` of one unit of a ``prom-bench run`` folder: its checkpoints, then its final weights.
 

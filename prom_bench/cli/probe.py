@@ -101,7 +101,7 @@ def probe_command(
     decision."""
     from prom_bench.languages import parse_langs
     from prom_bench.probe.lens import probe, probe_cache_dir
-    from prom_bench.probe.plots import plot_compare, plot_grid, plot_language
+    from prom_bench.probe.plots import save_outputs
 
     _quiet()
     codes = parse_langs(langs)
@@ -129,44 +129,8 @@ def probe_command(
         _print_decisions(Console(), name, results[-1])
     ref, adapter_path = targets[-1]
     folder = Path(out) if out else probe_cache_dir(ref, adapter_path) / "plots"
-    paths = []
-    if compare:
-        names = tuple(Path(spec).name or spec for spec in compare)
-        for lang in codes:
-            before, after = results[0][lang], results[1][lang]
-            paths.append(
-                plot_compare(
-                    before["curve"],
-                    after["curve"],
-                    folder / f"compare-{lang}.png",
-                    names=names,
-                    layer=before["decision"].layer,
-                    log=log_scale,
-                )
-            )
-    else:
-        curves = {lang: r["curve"] for lang, r in results[0].items()}
-        layer_n = next(iter(results[0].values()))["decision"].layer
-        display = ref.display + (f" + {Path(adapter_path).name}" if adapter_path else "")
-        paths += [
-            plot_language(c, folder / f"probe-{lang}.png", model=display, layer=layer_n, log=log_scale)
-            for lang, c in curves.items()
-        ]
-        paths.append(plot_grid(curves, folder / "probe-grid.png", model=display, layer=layer_n, log=log_scale))
-    folder.mkdir(parents=True, exist_ok=True)
-    decisions = [{lang: dataclasses.asdict(r["decision"]) for lang, r in result.items()} for result in results]
-    curves = [{lang: r["curve"] for lang, r in result.items()} for result in results]
-    if compare:
-        (folder / "compare.json").write_text(
-            json.dumps(
-                [{"model": spec, "decisions": d, "curves": c} for spec, d, c in zip(compare, decisions, curves)],
-                ensure_ascii=False,
-                indent=1,
-            )
-        )
-    else:
-        (folder / "decisions.json").write_text(json.dumps(decisions[0], ensure_ascii=False, indent=1))
-        (folder / "curves.json").write_text(json.dumps(curves[0], ensure_ascii=False, indent=1))
+    display = ref.display + (f" + {Path(adapter_path).name}" if adapter_path else "")
+    paths = save_outputs(results, folder, model=display, compare=compare, log=log_scale)
     console.print(f"{len(paths)} plots and the JSON summaries in {folder}  ({time.perf_counter() - started:.0f} s)")
 
 
@@ -223,7 +187,7 @@ def interference_command(
 
     from prom_bench import languages
     from prom_bench import methods as methods_registry
-    from prom_bench.interference import interference, plot_interference, run_checkpoints, trainer_points
+    from prom_bench.interference import interference, plot_interference, series_from
     from prom_bench.models import resolve
     from prom_bench.paths import cache_dir
 
@@ -233,29 +197,8 @@ def interference_command(
         raise UserError(f"--lang takes one language, got '{lang}'")
     code = code[0]
     base = resolve(model)
-    series: dict[str, list] = {}
-    if run is not None:
-        if not run.is_dir():
-            raise UserError(f"run folder '{run}' does not exist")
-        for name in methods_registry.parse_methods(methods):
-            series[name] = [(0, None), *run_checkpoints(run, name, code)]
-    for item in checkpoint or []:
-        label, sep, path = item.partition("=")
-        if not sep or not label or not path:
-            raise UserError(f"--checkpoint '{item}' is not LABEL=PATH")
-        folder = Path(path).expanduser()
-        if not folder.exists():
-            raise UserError(f"--checkpoint path '{path}' does not exist")
-        points = series.setdefault(label, [(0, None)])
-        if (folder / "checkpoints").is_dir():
-            points += trainer_points(folder)
-        else:
-            step = (
-                int(folder.name.split("-")[1])
-                if folder.name.startswith("step-") and folder.name[5:].isdigit()
-                else len(points)
-            )
-            points.append((step, folder))
+    names = methods_registry.parse_methods(methods) if run is not None else []
+    series = series_from(code, run=run, methods=names, checkpoints=checkpoint)
     if not series:
         series = {"base": [(0, None)]}
         Console(stderr=True).print("no --run or --checkpoint given: measuring the base model only")

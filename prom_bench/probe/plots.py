@@ -1,10 +1,13 @@
 """Figures of the language probe: P_en and P_target over layers with 95% bands (the paper's Figures 1, 3, 4).
 
-Matplotlib with the Agg backend (no display needed). Each function writes one PNG and returns its path.
+Matplotlib with the Agg backend (no display needed). Each plot function writes one PNG and returns its path;
+``save_outputs`` writes all of a probe's figures with its JSON summaries.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +97,56 @@ def save_figure(fig, path: Path) -> Path:
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def save_outputs(
+    results: list[dict[str, dict]],
+    folder: Path,
+    *,
+    model: str,
+    compare: tuple[str, str] | None = None,
+    log: bool = False,
+) -> list[Path]:
+    """Figures and JSON summaries of ``probe()`` results in ``folder``; returns the figures' paths.
+
+    One model: ``probe-<lang>.png``, ``probe-grid.png``, ``decisions.json``, ``curves.json``. A comparison
+    (``compare`` = the two model specs, ``results`` = their two results): ``compare-<lang>.png``, ``compare.json``.
+    """
+    paths = []
+    if compare:
+        names = tuple(Path(spec).name or spec for spec in compare)
+        for lang in results[0]:
+            before, after = results[0][lang], results[1][lang]
+            paths.append(
+                plot_compare(
+                    before["curve"],
+                    after["curve"],
+                    folder / f"compare-{lang}.png",
+                    names=names,
+                    layer=before["decision"].layer,
+                    log=log,
+                )
+            )
+    else:
+        curves = {lang: r["curve"] for lang, r in results[0].items()}
+        layer_n = next(iter(results[0].values()))["decision"].layer
+        paths += [
+            plot_language(c, folder / f"probe-{lang}.png", model=model, layer=layer_n, log=log)
+            for lang, c in curves.items()
+        ]
+        paths.append(plot_grid(curves, folder / "probe-grid.png", model=model, layer=layer_n, log=log))
+    folder.mkdir(parents=True, exist_ok=True)
+    decisions = [{lang: dataclasses.asdict(r["decision"]) for lang, r in result.items()} for result in results]
+    curves = [{lang: r["curve"] for lang, r in result.items()} for result in results]
+    if compare:
+        (folder / "compare.json").write_text(
+            json.dumps(
+                [{"model": spec, "decisions": d, "curves": c} for spec, d, c in zip(compare, decisions, curves)],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+    else:
+        (folder / "decisions.json").write_text(json.dumps(decisions[0], ensure_ascii=False, indent=1))
+        (folder / "curves.json").write_text(json.dumps(curves[0], ensure_ascii=False, indent=1))
+    return paths
