@@ -71,3 +71,12 @@ def target_cells() -> tuple[Cell, ...]:
                 ((list(BENCHMARKS).index(bench.family), order), Cell(task, bench.family, lang.code, bench.metrics))
             )
     return tuple(cell for _, cell in sorted(cells, key=lambda item: item[0]))
+
+
+def tasks_for(langs: str, *, english: bool = False) -> list[tuple[str, str]]:
+    """``(lang, task)`` pairs for the cells of ``langs`` (``all`` or a comma list; ``english``: allow ``en``'s
+    controls), from the language table's ``tasks`` field."""
+    pairs = []
+    for code in languages.parse_langs(langs, allow_english=english):
+        pairs.extend((code, task) for task in languages.get(code).tasks)
+    return pairs

@@ -20,16 +20,6 @@ DATA_DIR_HELP = (
 )
 
 
-def tasks_for(langs: str, *, english: bool = False) -> list[tuple[str, str]]:
-    """``(lang, task)`` pairs for the languages' cells (the language table's ``tasks`` field)."""
-    from prom_bench import languages
-
-    pairs = []
-    for code in languages.parse_langs(langs, allow_english=english):
-        pairs.extend((code, task) for task in languages.get(code).tasks)
-    return pairs
-
-
 @app.command("eval")
 def eval_command(
     model: str = typer.Option(
@@ -66,6 +56,7 @@ def eval_command(
     """Evaluate a model (or adapter) on the cells of some languages, e.g. `prom-bench eval --model tiny --langs th
     --limit 5`."""
     from prom_bench import methods, models
+    from prom_bench.benchmarks import tasks_for
     from prom_bench.evaluation import evaluate, resolve_data_dir
 
     english = "en" in [item.strip() for item in langs.split(",")]
