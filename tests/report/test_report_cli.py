@@ -29,9 +29,9 @@ def test_table_defaults_to_leaderboards_results(cli, tmp_path, fixture_runs):
     shutil.copytree(fixture_runs, tmp_path / "leaderboards" / "results")
     result = cli("table", "--table", "2", "--format", "csv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (
-        result.stdout.splitlines()[0]
-        == "method,MGSM accuracy sw,MGSM accuracy th,MGSM accuracy bn,MGSM accuracy te,MGSM accuracy avg"
+    assert result.stdout.splitlines()[0] == (
+        "method,model,method_id,MGSM accuracy sw,MGSM accuracy th,MGSM accuracy bn,MGSM accuracy te,"
+        "MGSM accuracy avg,MGSM accuracy avg partial"
     )
 
 
@@ -84,7 +84,7 @@ def test_installed_console_script(tmp_path, paper_dir):
         cwd=tmp_path,
     )
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.splitlines()[1].startswith("PROM,0/11,8/11,3,0/11,9/11,")
+    assert ok.stdout.splitlines()[1].startswith("PROM,LLaMA2-7B,prom,0,8,3,11,0,9,")
     bad = subprocess.run(
         [str(script), "table", str(paper_dir), "--table", "9"],
         capture_output=True,
