@@ -41,8 +41,20 @@ def _method_of(parts: list[str], objective: str) -> str:
     return next(m.name for m in methods.METHODS.values() if set(m.mixture) == set(parts))
 
 
-def write(weights: Path, *, base: Any, lang: str, train: dict[str, Any], mixture_dir: Path | None) -> Path:
-    """Write the card of freshly trained ``weights`` (an ``adapter/`` or ``model/`` folder); keeps known scores."""
+def write(
+    weights: Path,
+    *,
+    base: Any,
+    lang: str,
+    train: dict[str, Any],
+    mixture_dir: Path | None,
+    method: str | None = None,
+) -> Path:
+    """Write the card of freshly trained ``weights`` (an ``adapter/`` or ``model/`` folder); keeps known scores.
+
+    ``method`` defaults to the method whose mixture and objective the training used (PROM with lambda = 0 is
+    ``t``'s training, so its card says ``t``).
+    """
     weights = Path(weights)
     stats = {}
     if mixture_dir is not None and (Path(mixture_dir) / "stats.json").is_file():
@@ -51,7 +63,7 @@ def write(weights: Path, *, base: Any, lang: str, train: dict[str, Any], mixture
     config_file = weights.parent / "train_config.json"
     if config_file.is_file():
         resolved = json.loads(config_file.read_text(encoding="utf-8"))
-    method = _method_of(list(train.get("parts", [])), str(train.get("objective")))
+    method = method or _method_of(list(train.get("parts", [])), str(train.get("objective")))
     old = read(weights) or {}
     card = {
         "schema": 1,
@@ -72,7 +84,7 @@ def write(weights: Path, *, base: Any, lang: str, train: dict[str, Any], mixture
             for part, info in (stats.get("parts") or {}).items()
         },
         "examples": stats.get("total"),
-        "settings": resolved or train,
+        "settings": {"parts": train.get("parts"), **resolved} if resolved else train,
         "scores": old.get("scores", []),
     }
     return _save(weights, card)

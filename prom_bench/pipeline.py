@@ -290,10 +290,6 @@ def _effective_train(config: RunConfig, unit: Unit, decisions: dict) -> dict[str
     return {"parts": parts, **train}
 
 
-# Training settings that cannot change a score: bookkeeping, and memory/speed trade-offs that compute the same.
-_NOT_SCORE = ("save_steps", "resume", "logging", "gradient_checkpointing", "logits_chunk_size", "seed")
-
-
 def _record_settings(
     config: RunConfig, unit: Unit, train: dict[str, Any] | None, mixture_dir: Path | None
 ) -> dict[str, Any]:
@@ -305,10 +301,11 @@ def _record_settings(
     ``train.seed``. The batch size of evaluation is left out: it changes padding, not what is measured.
     """
     from prom_bench.evaluation import eval_settings
+    from prom_bench.results import train_settings
 
     settings: dict[str, Any] = {}
     if train is not None:
-        settings.update({k: v for k, v in train.items() if k not in _NOT_SCORE})
+        settings.update(train_settings(train))
         if train.get("seed", config.seed) != config.seed:
             settings["train.seed"] = train["seed"]
         if unit.method.objective == "pivot":

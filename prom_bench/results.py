@@ -35,6 +35,7 @@ place, so a killed writer leaves no partial record (readers never look at hidden
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -233,6 +234,19 @@ def record_from(
     }
     record.update(extra)
     return record
+
+
+# Training settings that cannot change a score: bookkeeping, and memory/speed trade-offs that compute the same.
+# The seed is left out too: it is the record's own field (repeats over seeds are aggregated, not kept apart).
+TRAIN_KEYS_NOT_SCORED = ("save_steps", "resume", "logging", "gradient_checkpointing", "logits_chunk_size", "seed")
+
+
+def train_settings(train: Mapping[str, Any]) -> dict[str, Any]:
+    """The training settings of a record's identity, from a (resolved) TrainConfig dict."""
+    from trainer import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} | {"parts"}
+    return {k: v for k, v in train.items() if k in fields and k not in TRAIN_KEYS_NOT_SCORED}
 
 
 def _identity_of(model: Any) -> dict[str, Any]:
