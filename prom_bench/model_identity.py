@@ -85,7 +85,7 @@ def identity(ref: Any, *, adapter: str | Path | None = None, name: str | None = 
 
     Returns:
         ``{"name", "source": "local"|"hub", "hub_id", "revision", "content_hash", "adapter_hash", "key"}``;
-        ``key`` is a short hash of everything but ``name`` (two names for one model are one model), and
+        ``key`` is a short hash of the base model's identity (two names for one model are one model), and
         ``name`` is the user-given name when there is one, else the resolved display name.
     """
     path = Path(ref.path)
@@ -98,6 +98,8 @@ def identity(ref: Any, *, adapter: str | Path | None = None, name: str | None = 
         "content_hash": folder_hash(path) if local else None,
         "adapter_hash": folder_hash(Path(adapter)) if adapter else None,
     }
-    keyed = {k: v for k, v in out.items() if k != "name"}
+    # The adapter is identified by the record's training settings and seed (it is recorded here as provenance):
+    # keyed on it, every seed's adapter would be another model and seeds could never be aggregated.
+    keyed = {k: v for k, v in out.items() if k not in ("name", "adapter_hash")}
     out["key"] = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:10]
     return out

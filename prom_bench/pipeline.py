@@ -66,7 +66,13 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     model = resolve(config.model)
     root = Path(config.out).resolve() / model.slug  # absolute: records point at their adapters
     seeds = list(config.seeds) or [None]
-    units = [Unit(methods.get(m), lang, seed) for m in config.methods for lang in config.langs for seed in seeds]
+    # An untrained model has no seed to vary (greedy decoding, fixed evaluation seeds): one unit, seed None.
+    units = [
+        Unit(methods.get(m), lang, seed)
+        for m in config.methods
+        for lang in config.langs
+        for seed in (seeds if methods.get(m).trains else [None])
+    ]
     decisions = _regulation(config, model, units)
     started = time.perf_counter()
 
@@ -235,6 +241,7 @@ def _run_unit(
             task_settings=task_settings(task_result),
             model_id=model_id,
             limit=config.eval.limit,
+            seed=config.seed if train_settings is not None else None,
             config=config.to_dict()
             | {
                 "unit_id": unit_id,
@@ -242,7 +249,6 @@ def _run_unit(
                 "regulation": unit.regulation,
                 "adapter": str(adapter) if adapter else None,
             },
-            seed=config.seed,
         )
         paths.append(str(results.write_record(Path(config.results), record)))
         unit.records.append(record)

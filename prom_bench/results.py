@@ -239,6 +239,7 @@ def record_from(
 # Training settings that cannot change a score: bookkeeping, and memory/speed trade-offs that compute the same.
 # The seed is left out too: it is the record's own field (repeats over seeds are aggregated, not kept apart).
 TRAIN_KEYS_NOT_SCORED = ("save_steps", "resume", "logging", "gradient_checkpointing", "logits_chunk_size", "seed")
+PIVOT_ONLY_KEYS = ("pivot_layer", "label_smoothing", "pivot_weight", "pivot_head", "early_exit")
 
 
 def train_settings(train: Mapping[str, Any]) -> dict[str, Any]:
@@ -246,7 +247,10 @@ def train_settings(train: Mapping[str, Any]) -> dict[str, Any]:
     from trainer import TrainConfig
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)} | {"parts"}
-    return {k: v for k, v in train.items() if k in fields and k not in TRAIN_KEYS_NOT_SCORED}
+    out = {k: v for k, v in train.items() if k in fields and k not in TRAIN_KEYS_NOT_SCORED}
+    if out.get("objective") == "sft":  # settings of the pivot loss mean nothing here: keep them out
+        out = {k: v for k, v in out.items() if k not in PIVOT_ONLY_KEYS}
+    return out
 
 
 def _identity_of(model: Any) -> dict[str, Any]:

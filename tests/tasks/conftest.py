@@ -52,3 +52,20 @@ def tiny_model() -> str:
     from prom_bench.models import resolve
 
     return resolve("tiny").path
+
+
+@pytest.fixture
+def cli_main(monkeypatch, capsys):
+    """``prom-bench ARGS`` in-process: returns (exit code, stdout)."""
+    from prom_bench.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
+        return code, capsys.readouterr().out
+
+    return run
