@@ -225,7 +225,8 @@ def _run_unit(
     if train_settings is not None:
         mixture_dir = _build_data(config, root, unit, train_settings, force, report)
         adapter = _train(config, model, root, mixture_dir, train_settings, force, report)
-        model_card.write(adapter, base=model, lang=unit.lang, train=train_settings, mixture_dir=mixture_dir)
+        with _locked(adapter):  # units in parallel may share one training (PROM with lambda = 0 and t)
+            model_card.write(adapter, base=model, lang=unit.lang, train=train_settings, mixture_dir=mixture_dir)
     task_results = _evaluate(config, model, root, unit, adapter, force, report)
 
     settings = _record_settings(config, unit, train_settings, mixture_dir)
@@ -253,7 +254,8 @@ def _run_unit(
         paths.append(str(results.write_record(Path(config.results), record)))
         unit.records.append(record)
     if adapter is not None:
-        model_card.add_scores(adapter, unit.records)
+        with _locked(adapter):
+            model_card.add_scores(adapter, unit.records)
     _write_json(
         marker,
         {

@@ -250,7 +250,7 @@ def _flags_caption(table: Table, cells: int) -> str:
     values = [v for row in table.rows for v in row.values]
     text = ""
     if any(v.sd is not None for v in values):
-        text += " a ±s (n=k): mean and sample standard deviation over k seeds."
+        text += " Entries m ±s (n=k): mean and sample standard deviation over k seeds."
     if any(v.partial for v in values):
         text += f" †: average over the cells present only (the full average needs all {cells})."
     if any(v.limited for v in values):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # test_lm_eval_files reuses test_lm_eval_plain's runner
+
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = ROOT / "tasks"
 FIXTURE_DATA = ROOT / "tests" / "fixtures" / "tasks" / "data"

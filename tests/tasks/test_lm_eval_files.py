@@ -74,3 +74,50 @@ def test_eval_writes_lm_eval_files_that_read_back_as_its_records(tmp_path, tiny_
             (s["doc_id"], s["prompt"], s["gold"], s["response"]) for s in b["samples"]
         ]
     assert re.search(r"results_.*\.json", " ".join(p.name for p in (tmp_path / "lm").rglob("*")))
+
+
+def test_results_files_are_read_as_percent_with_their_samples(tmp_path, tiny_model, cli_main):
+    # lm-eval's layout (as a plain run writes it, values changed to be non-zero): fractions -> percent
+    folder = tmp_path / "OUT" / "model"
+    folder.mkdir(parents=True)
+    stamp = "2026-01-01T00-00-00.000000"
+    results = {
+        "results": {
+            "prom_xquad_th": {"alias": "prom_xquad_th", "exact_match,none": 0.25, "f1,none": 0.4567},
+            "prom_qa": {"exact_match,none": 0.25, "f1,none": 0.4567},  # a group: skipped
+        },
+        "configs": {"prom_xquad_th": {"dataset_path": "google/xquad", "dataset_kwargs": {"split": "validation"}}},
+        "versions": {"prom_xquad_th": 1.0},
+        "n-samples": {"prom_xquad_th": {"original": 1190, "effective": 4}},
+        "config": {"model": "hf", "model_args": {"pretrained": tiny_model}, "limit": None, "gen_kwargs": {}},
+        "date": 1767225600.0,
+    }
+    (folder / f"results_{stamp}.json").write_text(json.dumps(results))
+    lines = [
+        {
+            "doc_id": i,
+            "doc": {"answers": {"text": [f"gold {i}", "other"]}},
+            "target": f"gold {i}",
+            "arguments": {"gen_args_0": {"arg_0": f"prompt {i}", "arg_1": {"until": ["\n"]}}},
+            "filtered_resps": [f"answer {i}"],
+            "exact_match": float(i == 0),
+            "f1": [1.0, 0.5, 0.3268, 0.0][i],
+        }
+        for i in range(4)
+    ]
+    (folder / f"samples_prom_xquad_th_{stamp}.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    [record] = load_all([tmp_path / "OUT"])
+    assert record["metrics"] == {"exact_match": 25.0, "f1": 45.67} and record["n"] == 4 and not record["limited"]
+    assert record["samples"][1] == {
+        "doc_id": 1,
+        "exact_match": 0,
+        "f1": 0.5,
+        "prompt": "prompt 1",
+        "gold": ["gold 1", "other"],
+        "response": "answer 1",
+    }
+    assert record["task_settings"]["data"] == "hub:google/xquad@None"
+    code, stdout = cli_main("table", str(tmp_path / "OUT"), "--table", "1", "--format", "csv")
+    assert code == 0 and stdout.splitlines()[1].startswith("base,tiny-llama,base,25.0,45.67,")
+    code, _ = cli_main("table", str(tmp_path / "OUT" / "model" / f"results_{stamp}.json"), "--table", "1")
+    assert code == 0  # one results file named directly
