@@ -206,6 +206,7 @@ def _run_unit(
             "train": train_settings,
             "eval": config.eval,
             "seed": config.seed,
+            "model_name": config.model_name,  # a new name rewrites the records (the work itself is reused)
         }
     )
     marker = (
@@ -374,7 +375,10 @@ def _evaluate(
 
     tasks = [t for t in languages.get(unit.lang).tasks]
     data_dir = _eval_data_dir(config.eval.data_dir)
-    eval_id = fingerprint({"model": model.path, "adapter": str(adapter), "tasks": tasks, "eval": config.eval})
+    # "samples": 2 = samples carry prompt and gold answers; caches written before that are not reused
+    eval_id = fingerprint(
+        {"model": model.path, "adapter": str(adapter), "tasks": tasks, "eval": config.eval, "samples": 2}
+    )
     cached = root / "eval" / f"{eval_id}.json"
     with _locked(cached):
         if not force and cached.is_file():

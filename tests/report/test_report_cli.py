@@ -93,3 +93,15 @@ def test_installed_console_script(tmp_path, paper_dir):
         cwd=tmp_path,
     )
     assert bad.returncode == 2 and bad.stderr.strip() == "error: unknown table '9'; valid: 1, 2, 3, 4, all"
+
+
+def test_export_writes_a_long_table_and_rejects_other_suffixes(cli, tmp_path, fixture_runs):
+    import csv
+
+    ok = cli("export", fixture_runs, "--out", tmp_path / "results.csv")
+    assert ok.returncode == 0, ok.stderr
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert {"model", "method", "task", "settings_id", "seed", "limited", "metric", "value"} <= set(rows[0])
+    bad = cli("export", fixture_runs, "--out", tmp_path / "results.xlsx")
+    assert bad.returncode == 2 and "must end in .csv or .parquet" in bad.stderr
+    assert not (tmp_path / "results.xlsx").exists()
