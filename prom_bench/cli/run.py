@@ -162,16 +162,16 @@ def _print_plan(console: Console, config: cfg.RunConfig) -> None:
     import yaml
 
     console.print(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
+    from prom_bench import methods as registry
+
     seeds = config.seeds or [None]
-    console.print(
-        f"{len(config.langs) * len(config.methods) * len(seeds)} unit(s): "
-        + ", ".join(
-            f"{m}/{lang}" + ("" if s is None else f"/seed {s}")
-            for lang in config.langs
-            for m in config.methods
-            for s in seeds
-        )
-    )
+    units = [
+        f"{m}/{lang}" + ("" if s is None else f"/seed {s}")
+        for lang in config.langs
+        for m in config.methods
+        for s in (seeds if registry.get(m).trains else [None])  # an untrained model has no seed to vary
+    ]
+    console.print(f"{len(units)} unit(s): " + ", ".join(units))
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
