@@ -265,8 +265,10 @@ def _step_record(
 
     Fields: ``step`` (1-based) and ``total``; ``loss`` (the objective), ``loss_pivot`` (L_n,e, the English
     layer-n term; None without the pivot objective) and ``loss_target`` (L_N,t, the final-layer term), each
-    the window mean its gradient was normalised by; ``lr`` after the step; ``grad_norm`` (global L2 norm of
-    the gradient before clipping); ``tokens`` in the window; ``tokens_per_s`` and ``seconds`` of the step.
+    the window mean its gradient was normalised by (0.0 for a term whose role has no supervised token in the
+    window: see ``supervised_english`` and ``supervised_target``, the counts each term is normalised by);
+    ``lr`` after the step; ``grad_norm`` (global L2 norm of the gradient before clipping); ``tokens`` in the
+    window (prompt and padding included); ``tokens_per_s`` and ``seconds`` of the step.
     """
     pivot_sum, target_sum = sums
     if cfg.uses_pivot:
@@ -283,6 +285,8 @@ def _step_record(
         "loss": loss,
         "loss_pivot": loss_pivot,
         "loss_target": loss_target,
+        "supervised_english": int(counts.english),
+        "supervised_target": int(counts.target),
         "lr": lr,
         "grad_norm": None if grad_norm is None else float(grad_norm),
         "tokens": tokens,

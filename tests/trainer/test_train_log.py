@@ -13,6 +13,7 @@ from trainer import TrainConfig, train
 from trainer.loop import LOG_FILE
 
 FIELDS = {"step", "total", "loss", "loss_pivot", "loss_target", "lr", "grad_norm", "tokens", "tokens_per_s", "seconds"}
+FIELDS |= {"supervised_english", "supervised_target"}
 
 
 def read_log(folder):
