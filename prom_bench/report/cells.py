@@ -1,9 +1,12 @@
 """The paper's table cells and how records are chosen to fill them.
 
 A *cell* is one benchmark on one language (``prom_xquad_th``); QA cells carry two metrics (EM and F1),
-MGSM cells one (accuracy). Tables 1-3 use one record per (model, method, cell): when a cell has records
-with several settings (a Table 4 sweep beside the main run) the main run is the settings that cover the
-most cells of that model and method; the others are left to Table 4.
+MGSM cells one (accuracy). A row of Tables 1-3 is one *run*: one (model, method, settings), its cells filled
+by that run's records only (aggregated over seeds by ``prepare``), so a row never mixes settings. The main
+run of a method covers the most cells (the earliest on a tie, so a later run never replaces an earlier one);
+runs that cover as many cells are rows of their own, named by the settings that differ; runs covering fewer
+cells (a Table 4 sweep beside the main run) are left to Table 4 and named in a note. Cells where regulation
+set lambda = 0 belong to the run whose other settings they share (``_adopt_lambda_zero``).
 """
 
 from __future__ import annotations
