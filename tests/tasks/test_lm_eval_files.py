@@ -121,3 +121,5 @@ def test_results_files_are_read_as_percent_with_their_samples(tmp_path, tiny_mod
     assert code == 0 and stdout.splitlines()[1].startswith("base,tiny-llama,base,25.0,45.67,")
     code, _ = cli_main("table", str(tmp_path / "OUT" / "model" / f"results_{stamp}.json"), "--table", "1")
     assert code == 0  # one results file named directly
+    code, _ = cli_main("report", str(tmp_path / "OUT"), "--out", str(tmp_path / "r.html"), "--compare", "none")
+    assert code == 0 and "<td>45.7</td>" in (tmp_path / "r.html").read_text()
