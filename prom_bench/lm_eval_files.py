@@ -130,7 +130,7 @@ def records_from_results(path: Path) -> list[dict]:
     """The prom tasks of one lm-eval ``results_*.json`` (and its ``samples_*`` files) as records."""
     from prom_bench.evaluation import TASK_METRICS, TaskResult, eval_settings, family_of, task_settings
     from prom_bench.model_identity import identity
-    from prom_bench.results import _package_versions, record_from
+    from prom_bench.results import _package_versions, adapter_settings, adapter_train_config, record_from
 
     path = Path(path)
     try:
@@ -182,9 +182,7 @@ def records_from_results(path: Path) -> list[dict]:
             backend=str(config.get("model") or "hf"),
         )
         if adapter:
-            from prom_bench.cli.evaluate import _adapter_settings
-
-            settings = {**_adapter_settings(Path(adapter)), **settings}
+            settings = {**adapter_settings(adapter), **settings}
         record = record_from(
             outcome,
             model=ref,
@@ -195,6 +193,7 @@ def records_from_results(path: Path) -> list[dict]:
             limit=limit,
             config={"source": "lm-eval results file", "file": str(path), **config},
             date=date,
+            seed=(adapter_train_config(adapter) or {}).get("seed") if adapter else None,
         )
         record["provenance"]["packages"] = {
             **_package_versions(),

@@ -253,6 +253,25 @@ def train_settings(train: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def adapter_train_config(adapter: str | Path | None) -> dict | None:
+    """The train_config.json a training run writes beside its adapter (or inside it), if any."""
+    if adapter is None:
+        return None
+    for candidate in (Path(adapter) / "train_config.json", Path(adapter).parent / "train_config.json"):
+        if candidate.is_file():
+            return json.loads(candidate.read_text(encoding="utf-8"))
+    return None
+
+
+def adapter_settings(adapter: str | Path | None) -> dict[str, Any]:
+    """The training settings of an adapter's records (as ``prom-bench run`` names them), from its
+    train_config.json; the trainer's seed is the record's seed, not a setting."""
+    if adapter is None:
+        return {}
+    config = adapter_train_config(adapter)
+    return {"adapter": str(adapter)} if config is None else train_settings(config)
+
+
 def _identity_of(model: Any) -> dict[str, Any]:
     """A model's identity from a ``ModelRef`` (content-hashed) or, for a bare name, the name alone."""
     if getattr(model, "path", None) is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -172,26 +171,15 @@ def eval_command(
 
 
 def _adapter_train_config(adapter: Path | None) -> dict | None:
-    """The train_config.json a training run writes beside its adapter (or inside it), if any."""
-    if adapter is None:
-        return None
-    for candidate in (adapter / "train_config.json", adapter.parent / "train_config.json"):
-        if candidate.is_file():
-            return json.loads(candidate.read_text())
-    return None
+    from prom_bench.results import adapter_train_config
+
+    return adapter_train_config(adapter)
 
 
 def _adapter_settings(adapter: Path | None) -> dict:
-    """The training settings of an adapter's records (as ``prom-bench run`` records them), from its
-    train_config.json (the trainer's seed is the record's seed)."""
-    if adapter is None:
-        return {}
-    config = _adapter_train_config(adapter)
-    if config is None:
-        return {"adapter": str(adapter)}
-    from prom_bench.results import train_settings
+    from prom_bench.results import adapter_settings
 
-    return train_settings(config)
+    return adapter_settings(adapter)
 
 
 def _table(model: str, method: str, pairs: list[tuple[str, str]], outcomes) -> Table:
