@@ -144,7 +144,7 @@ def build(raw: dict[str, Any]) -> RunConfig:
     try:  # before any work: a bad training setting (or a tracker that is not installed) is one line now
         config.train.validate()
     except ValueError as exc:
-        raise UserError(f"train: {exc}") from None
+        raise UserError(str(exc)) from None
     if len(set(config.seeds)) != len(config.seeds):
         raise UserError(f"seeds {config.seeds} repeat a seed; give each seed once (e.g. 0,1,2)")
     if config.workers < 1:
