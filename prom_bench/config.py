@@ -75,6 +75,14 @@ class RunConfig:
         "leaderboards/results", help="results store: one JSON record per model, method, language, task and settings"
     )
     seed: int = setting(0, help="seed for data order, initialisation and sampling")
+    seeds: list[int] = setting(
+        [],
+        help="run every unit once per seed, with seed and train.seed both set to it (e.g. 0,1,2); tables show "
+        "the mean, sd and count over seeds. Empty = one run with 'seed'",
+    )
+    model_name: str | None = setting(
+        None, help="name recorded and shown for the model (default: resolved from the model: alias, hub id, folder)"
+    )
     workers: int = setting(1, help="units run side by side in this many processes (threads split evenly between them)")
     regulation: str = setting(
         "probe",
@@ -166,6 +174,12 @@ def build(raw: dict[str, Any]) -> RunConfig:
     config = RunConfig(**top, **sections)
     config.methods = parse_methods(config.methods)
     config.langs = parse_langs(config.langs)
+    try:  # before any work: a bad training setting (or a tracker that is not installed) is one line now
+        config.train.validate()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if len(set(config.seeds)) != len(config.seeds):
+        raise UserError(f"seeds {config.seeds} repeat a seed; give each seed once (e.g. 0,1,2)")
     if config.workers < 1:
         raise UserError(f"workers = {config.workers} must be at least 1")
     if config.regulation not in ("probe", "paper", "none"):

@@ -35,7 +35,7 @@ class TaskResult:
         metrics: means in percent, 0-100: ``{"exact_match", "f1"}`` for QA, ``{"accuracy"}`` for MGSM.
         n: number of items scored.
         samples: per item, ``{"doc_id": int, "exact_match": 0/1, "f1": 0..1}`` or ``{"doc_id", "accuracy": 0/1}``,
-            each with the generated ``response`` too.
+            each with the ``prompt`` the model saw, the ``gold`` answers and the generated ``response``.
         version: the task's ``metadata.version``.
         dataset: where the items came from: ``{"source": "local", "path": ...}`` or
             ``{"source": "hub", "id": ..., "revision": ...}``, with ``name`` and ``split``.
@@ -88,6 +88,7 @@ def evaluate(
     max_gen_toks: int | None = None,
     progress: Callable[[dict], None] | None = None,
     tokenizer: Any = None,
+    lm_eval_output: Path | None = None,
 ) -> list[TaskResult]:
     """Run ``tasks`` on one model, loaded once.
 
@@ -101,6 +102,8 @@ def evaluate(
         max_gen_toks: override each task's generation budget (tokens), e.g. to keep a CPU demo short.
         progress: called after each task with ``{"task", "index", "total", "result"}``.
         tokenizer: the tokenizer of an in-memory model.
+        lm_eval_output: also write lm-eval's own ``results_<date>.json`` and ``samples_<task>_<date>.jsonl``
+            here (the layout of ``lm_eval --output_path DIR --log_samples``).
 
     Returns:
         One ``TaskResult`` per task, in the order given.
@@ -122,12 +125,26 @@ def evaluate(
             raise unknown("task", name, manager.all_subtasks)
         family_of(name)
     lm = _load_lm(model_path, adapter=adapter, batch_size=batch_size, tokenizer=tokenizer)
-    results = []
+    results, outputs = [], []
     for index, name in enumerate(tasks):
-        result = _run_task(lm, manager, name, data_dir=data_dir, limit=limit, max_gen_toks=max_gen_toks)
+        result = _run_task(lm, manager, name, data_dir=data_dir, limit=limit, max_gen_toks=max_gen_toks, keep=outputs)
         results.append(result)
         if progress is not None:
             progress({"task": name, "index": index + 1, "total": len(tasks), "result": result})
+    if lm_eval_output is not None:
+        from prom_bench.lm_eval_files import write_results
+
+        if not isinstance(model_path, (str, os.PathLike)):
+            raise UserError("lm_eval_output needs a model path (lm-eval names its folder after model_args)")
+        model_args = {"pretrained": str(model_path), **({"peft": str(adapter)} if adapter else {})}
+        write_results(
+            Path(lm_eval_output),
+            outputs,
+            model_args=model_args,
+            limit=limit,
+            batch_size=batch_size,
+            max_gen_toks=max_gen_toks,
+        )
     return results
 
 
@@ -160,7 +177,14 @@ def _load_lm(model_path: str | Any, *, adapter: str | None, batch_size: int, tok
 
 
 def _run_task(
-    lm, manager, name: str, *, data_dir: Path | None, limit: int | None, max_gen_toks: int | None
+    lm,
+    manager,
+    name: str,
+    *,
+    data_dir: Path | None,
+    limit: int | None,
+    max_gen_toks: int | None,
+    keep: list | None = None,
 ) -> TaskResult:
     # lm-eval's ``evaluator.evaluate`` on tasks prepared as ``simple_evaluate`` prepares them (zero-shot,
     # generation override, fixed seeds). ``simple_evaluate`` itself would also collect the environment
@@ -195,11 +219,19 @@ def _run_task(
     output = lm_eval_evaluate(
         lm=lm, task_dict=loaded, limit=limit, log_samples=True, bootstrap_iters=0, verbosity="WARNING"
     )
+    if keep is not None:
+        keep.append(output)
     names = BENCHMARKS[family_of(name)].metrics
     metrics_raw = output["results"][name]
     metrics = {m: round(100.0 * float(metrics_raw[f"{m},{_FILTER}"]), 4) for m in names}
     samples = [
-        {"doc_id": int(s["doc_id"]), **{m: _as_number(s[m]) for m in names}, "response": _response(s)}
+        {
+            "doc_id": int(s["doc_id"]),
+            **{m: _as_number(s[m]) for m in names},
+            "prompt": _prompt(s),
+            "gold": _gold(s),
+            "response": _response(s),
+        }
         for s in output["samples"][name]
     ]
     samples.sort(key=lambda s: s["doc_id"])
@@ -212,6 +244,66 @@ def _run_task(
         version=output["versions"].get(name),
         dataset=_dataset_of(config, data_dir),
     )
+
+
+BACKEND = "hf"  # lm-eval's HuggingFace model; another backend (e.g. vLLM) is another setting of the identity
+
+
+def eval_settings(*, limit: int | None, max_gen_toks: int | None, backend: str = BACKEND) -> dict[str, Any]:
+    """The evaluation settings of a run that can change its scores (the same for every task of the run)."""
+    return {"eval.limit": limit, "eval.max_gen_toks": max_gen_toks, "eval.backend": backend}
+
+
+def task_settings(result: TaskResult) -> dict[str, Any]:
+    """What fixes one task's meaning: its data (by content), its version and the scorer's version.
+
+    The data is identified by content (the SHA-256 of a local file, or the hub id and revision), so the
+    same file at two paths is one data set; the task version pins the prompt and the scorer, and the
+    normaliser version is recorded beside it as a second guard.
+    """
+    dataset = result.dataset or {}
+    if dataset.get("source") == "local" and dataset.get("path") and Path(dataset["path"]).is_file():
+        from prom_bench.model_identity import file_hash
+
+        data = f"local:{file_hash(Path(dataset['path']))[:16]}"
+    elif dataset.get("source") == "hub":
+        data = f"hub:{dataset.get('id')}@{dataset.get('revision')}"
+    else:
+        data = dataset.get("source")
+    return {
+        "data": data,
+        "task_version": result.version,
+        "metric_version": _task_scoring().NORMALISER_VERSION,
+    }
+
+
+def _task_scoring():
+    _task_loaders()  # puts tasks/ on sys.path
+    from _prom_shared import scoring
+
+    return scoring
+
+
+def _prompt(sample: dict[str, Any]) -> str:
+    """The prompt the model saw (the context of lm-eval's first request)."""
+    arguments = sample.get("arguments") or []
+    try:
+        first = arguments[0]
+        return str(first[0] if isinstance(first, (list, tuple)) else first)
+    except (IndexError, KeyError, TypeError):
+        return ""
+
+
+def _gold(sample: dict[str, Any]) -> list[str]:
+    """Every gold answer: QA items carry several (``doc.answers.text``); MGSM one number."""
+    doc = sample.get("doc") or {}
+    answers = doc.get("answers")
+    if isinstance(answers, dict) and isinstance(answers.get("text"), list):
+        return [str(a) for a in answers["text"]]
+    if "answer_number" in doc:
+        return [str(doc["answer_number"])]
+    target = sample.get("target")
+    return [str(t) for t in target] if isinstance(target, list) else [str(target)]
 
 
 def _response(sample: dict[str, Any]) -> str:

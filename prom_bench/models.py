@@ -35,6 +35,7 @@ class ModelRef:
     spec: str
     path: str
     display: str
+    revision: str | None = None  # the hub commit the id resolved to (None for local folders)
 
     @property
     def slug(self) -> str:
@@ -57,13 +58,34 @@ def resolve(spec: str, *, progress: bool = True) -> ModelRef:
                 f"of: {', '.join(ALIASES)}"
             )
         _check_causal(str(local), spec)
-        return ModelRef(spec, str(local.resolve()), local.resolve().name)
+        return ModelRef(spec, str(local.resolve()), local_display(local.resolve()))
     if spec.count("/") == 1 and not spec.startswith((".", "/")):
-        _check_causal(spec, spec)
-        return ModelRef(spec, spec, spec)
+        config = _check_causal(spec, spec)
+        return ModelRef(spec, spec, spec, getattr(config, "_commit_hash", None))
     raise UserError(
         f"model '{spec}' is neither a local folder nor a hub id (owner/name); built-in: {', '.join(ALIASES)}"
     )
+
+
+GENERIC_FOLDER_NAMES = ("model", "adapter", "final", "output", "merged")
+
+
+def local_display(folder: Path) -> str:
+    """A readable name for a local model folder.
+
+    A folder that prom-bench trained says what it is in its ``card.json`` (base model, method, language);
+    a generic folder name such as ``model`` is prefixed with its parent's name; otherwise the folder's name.
+    """
+    card = folder / "card.json"
+    if card.is_file():
+        try:
+            info = json.loads(card.read_text(encoding="utf-8"))
+            return f"{info['base_model_name']} + {info['method']} ({info['lang']}, {info['kind']})"
+        except (OSError, KeyError, json.JSONDecodeError):
+            pass
+    if folder.name.lower() in GENERIC_FOLDER_NAMES or folder.name.startswith(("step-", "checkpoint")):
+        return f"{folder.parent.name}/{folder.name}"
+    return folder.name
 
 
 def load(ref: ModelRef, *, dtype: str = "float32"):
@@ -135,7 +157,7 @@ def _load_checkpoint(model, path: Path):
     return model.eval()
 
 
-def _check_causal(path: str, spec: str) -> None:
+def _check_causal(path: str, spec: str):
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import (
         MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
@@ -157,6 +179,7 @@ def _check_causal(path: str, spec: str) -> None:
             f"model '{spec}' is a '{config.model_type}' model, not a causal LM; prom-bench trains decoder-only "
             "models (llama, mistral, qwen2, ...)"
         )
+    return config
 
 
 # --- default: SmolLM2-135M-Instruct from its PyPI wheel -------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from prom_bench import languages, methods
+from prom_bench import languages, methods, model_card
 from prom_bench.config import RunConfig, fingerprint
 from prom_bench.errors import UserError
 from prom_bench.fileio import write_json_atomic
@@ -33,10 +33,11 @@ from prom_bench.models import ModelRef, resolve
 
 @dataclass
 class Unit:
-    """One cell of the study: a method on a language."""
+    """One cell of the study: a method on a language, with one seed (None: the config's own seed)."""
 
     method: Method
     lang: str
+    seed: int | None = None
     pivot_weight: float | None = None  # effective lambda after regulation (pivot objective only)
     regulation: dict[str, Any] | None = None
     records: list[dict] = field(default_factory=list)
@@ -44,7 +45,14 @@ class Unit:
 
     @property
     def name(self) -> str:
-        return f"{self.method.name}/{self.lang}"
+        return f"{self.method.name}/{self.lang}" + ("" if self.seed is None else f"/seed {self.seed}")
+
+
+def _for_seed(config: RunConfig, seed: int | None) -> RunConfig:
+    """The unit's config: with ``--seeds``, both the run's seed and the trainer's seed are the unit's."""
+    if seed is None:
+        return config
+    return dataclasses.replace(config, seed=seed, train=dataclasses.replace(config.train, seed=seed))
 
 
 def run(config: RunConfig, *, force: bool = False, console: Console | None = None) -> list[dict]:
@@ -57,7 +65,14 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     _quiet()
     model = resolve(config.model)
     root = Path(config.out).resolve() / model.slug  # absolute: records point at their adapters
-    units = [Unit(methods.get(m), lang) for m in config.methods for lang in config.langs]
+    seeds = list(config.seeds) or [None]
+    # An untrained model has no seed to vary (greedy decoding, fixed evaluation seeds): one unit, seed None.
+    units = [
+        Unit(methods.get(m), lang, seed)
+        for m in config.methods
+        for lang in config.langs
+        for seed in (seeds if methods.get(m).trains else [None])
+    ]
     decisions = _regulation(config, model, units)
     started = time.perf_counter()
 
@@ -187,7 +202,10 @@ def _run_unit(
     config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisions: dict, force: bool, report: _Reporter
 ) -> None:
     from prom_bench import results
+    from prom_bench.evaluation import task_settings
+    from prom_bench.model_identity import identity
 
+    config = _for_seed(config, unit.seed)
     train_settings = _effective_train(config, unit, decisions)
     unit_id = fingerprint(
         {
@@ -198,9 +216,15 @@ def _run_unit(
             "train": train_settings,
             "eval": config.eval,
             "seed": config.seed,
+            "model_name": config.model_name,  # a new name rewrites the records (the work itself is reused)
         }
     )
-    marker = root / "units" / unit.method.name / f"{unit.lang}.json"
+    marker = (
+        root
+        / "units"
+        / unit.method.name
+        / (f"{unit.lang}.json" if unit.seed is None else f"{unit.lang}.seed{unit.seed}.json")
+    )
     if not force and marker.is_file():
         saved = json.loads(marker.read_text())
         if saved.get("unit_id") == unit_id and all(Path(p).is_file() for p in saved.get("records", [])):
@@ -208,13 +232,16 @@ def _run_unit(
             unit.skipped = True
             return
 
-    adapter = None
+    adapter = mixture_dir = None
     if train_settings is not None:
         mixture_dir = _build_data(config, root, unit, train_settings, force, report)
         adapter = _train(config, model, root, mixture_dir, train_settings, force, report)
+        with _locked(adapter):  # units in parallel may share one training (PROM with lambda = 0 and t)
+            model_card.write(adapter, base=model, lang=unit.lang, train=train_settings, mixture_dir=mixture_dir)
     task_results = _evaluate(config, model, root, unit, adapter, force, report)
 
-    settings = _record_settings(unit, train_settings)
+    settings = _record_settings(config, unit, train_settings, mixture_dir)
+    model_id = identity(model, name=config.model_name)
     paths = []
     for task_result in task_results:
         record = results.record_from(
@@ -223,6 +250,10 @@ def _run_unit(
             method=unit.method.name,
             lang=unit.lang,
             settings=settings,
+            task_settings=task_settings(task_result),
+            model_id=model_id,
+            limit=config.eval.limit,
+            seed=config.seed if train_settings is not None else None,
             config=config.to_dict()
             | {
                 "unit_id": unit_id,
@@ -230,10 +261,12 @@ def _run_unit(
                 "regulation": unit.regulation,
                 "adapter": str(adapter) if adapter else None,
             },
-            seed=config.seed,
         )
         paths.append(str(results.write_record(Path(config.results), record)))
         unit.records.append(record)
+    if adapter is not None:
+        with _locked(adapter):
+            model_card.add_scores(adapter, unit.records)
     _write_json(
         marker,
         {
@@ -276,15 +309,34 @@ def _effective_train(config: RunConfig, unit: Unit, decisions: dict) -> dict[str
     return {"parts": parts, **train}
 
 
-def _record_settings(unit: Unit, train: dict[str, Any] | None) -> dict[str, Any]:
-    """The settings that tell records of the same method and cell apart (Table 4's rows)."""
-    if train is None:
-        return {}
-    keys = ("pivot_layer", "label_smoothing", "pivot_head", "lora", "lr", "epochs", "max_steps")
-    settings = {k: train[k] for k in keys if k in train}
-    if unit.method.objective == "pivot":
-        settings["pivot_weight"] = unit.pivot_weight
-        settings["regulated"] = unit.method.regulated
+def _record_settings(
+    config: RunConfig, unit: Unit, train: dict[str, Any] | None, mixture_dir: Path | None
+) -> dict[str, Any]:
+    """Every setting of a unit that can change its scores, except the seed (the record's own field).
+
+    Training settings keep their names (``pivot_layer``, ``lora_r``, ...: Table 4's columns), data settings
+    are ``data.*`` (with ``data.sha256``, the built mixture's content hash, which also pins the resolved
+    hub revisions), evaluation settings ``eval.*``. A trainer seed that differs from the run's seed is
+    ``train.seed``. The batch size of evaluation is left out: it changes padding, not what is measured.
+    """
+    from prom_bench.evaluation import eval_settings
+    from prom_bench.results import train_settings
+
+    settings: dict[str, Any] = {}
+    if train is not None:
+        settings.update(train_settings(train))
+        if train.get("seed", config.seed) != config.seed:
+            settings["train.seed"] = train["seed"]
+        if unit.method.objective == "pivot":
+            settings["pivot_weight"] = unit.pivot_weight
+            settings["regulated"] = unit.method.regulated
+        data = {k: v for k, v in dataclasses.asdict(config.data).items() if k != "data_dir"}
+        settings.update({f"data.{k}": v for k, v in data.items()})
+        if mixture_dir is not None and (mixture_dir / "train.jsonl").is_file():
+            from prom_bench.model_identity import file_hash
+
+            settings["data.sha256"] = file_hash(mixture_dir / "train.jsonl")[:16]
+    settings.update(eval_settings(limit=config.eval.limit, max_gen_toks=config.eval.max_gen_toks))
     return settings
 
 
@@ -337,7 +389,10 @@ def _evaluate(
 
     tasks = [t for t in languages.get(unit.lang).tasks]
     data_dir = resolve_data_dir(config.eval.data_dir)
-    eval_id = fingerprint({"model": model.path, "adapter": str(adapter), "tasks": tasks, "eval": config.eval})
+    # "samples": 2 = samples carry prompt and gold answers; caches written before that are not reused
+    eval_id = fingerprint(
+        {"model": model.path, "adapter": str(adapter), "tasks": tasks, "eval": config.eval, "samples": 2}
+    )
     cached = root / "eval" / f"{eval_id}.json"
     with _locked(cached):
         if not force and cached.is_file():

@@ -1,15 +1,30 @@
-"""The results store: one JSON record per (model, method, language, task, settings).
+"""The results store: one JSON record per (model, method, language, task, settings, seed).
 
 A record is plain data, so the paper's numbers (``leaderboards/paper``) and the records of our own runs
 are read, compared and rendered by the same code::
 
     {"schema": 1, "model": "SmolLM2-135M-Instruct", "model_path": "...", "method": "prom", "lang": "th",
      "task": "prom_xquad_th", "benchmark": "xquad",
-     "settings": {"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.1},
-     "settings_id": "3f2a9c0d1e", "metrics": {"exact_match": 10.7, "f1": 22.5},   # percent, 0-100
-     "n": 1190, "samples": [{"doc_id": 0, "exact_match": 1, "f1": 1.0}, ...],    # per-item, 0-1
+     "model_id": {"name": ..., "source": "local", "content_hash": "...", "revision": null, "key": "9c1e..."},
+     "seed": 0, "limit": null, "limited": false,
+     "settings": {"pivot_layer": 24, "label_smoothing": 0.1, "pivot_weight": 0.1, "lora_r": 8, ...,
+                  "data.sha256": "...", "eval.limit": null, "eval.max_gen_toks": 24, "eval.backend": "hf"},
+     "settings_id": "3f2a9c0d1e",
+     "task_settings": {"data": "local:1c9e...", "task_version": 1.0, "metric_version": "1"},
+     "task_settings_id": "77ab01c2d3", "metrics": {"exact_match": 10.7, "f1": 22.5},   # percent, 0-100
+     "n": 1190, "samples": [{"doc_id": 0, "exact_match": 1, "f1": 1.0, "prompt": ..., "gold": [...],
+                             "response": ...}, ...],                                  # per-item, 0-1
      "provenance": {"config": {...}, "dataset": {...}, "task_version": 1, "packages": {...},
                     "git_commit": "...", "git_dirty": false, "seed": 0, "date": "2026-01-01T00:00:00+00:00"}}
+
+Identity (``record_key``): a record measures one model (``model_id.key``: hub id and revision, or the content
+hash of a local folder), one method, language and task, one ``settings_id`` and one ``seed``. ``settings``
+hold every setting of the run that can change a score except the seed (training, data sources and
+revisions, evaluation limit, generation budget, backend); ``task_settings`` what fixes the task's meaning
+(its data by content hash, task and scorer versions). Records that differ only in
+their seed are repeats of one result (tables show their mean and sd), and records that differ in anything
+else are different results. ``limited`` marks a smoke test (``--limit`` cut the evaluation set); tables
+leave such records out unless asked.
 
 On disk a record lives at ``<results>/<model slug>/<method>/<lang>/<task>__<settings_id>__<stamp>.record.json``.
 The stamp (UTC time, process id, random suffix) makes every write a new file, so two runs that finish at
@@ -20,6 +35,7 @@ place, so a killed writer leaves no partial record (readers never look at hidden
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -132,6 +148,9 @@ def record_from(
     dataset: Mapping[str, Any] | None = None,
     task_version: Any = None,
     seed: int | None = None,
+    limit: int | None = None,
+    model_id: Mapping[str, Any] | None = None,
+    task_settings: Mapping[str, Any] | None = None,
     date: str | None = None,
     **extra: Any,
 ) -> dict:
@@ -148,6 +167,11 @@ def record_from(
         settings: the resolved training settings that distinguish runs (pivot_layer, label_smoothing,
             pivot_weight after regulation, ...); their hash is ``settings_id``.
         config: the full resolved run config, kept as provenance.
+        seed: the run's seed (part of the record's identity; repeats over seeds are aggregated by tables).
+        limit: the evaluation's ``--limit`` (None = every item); a record cut by it is ``limited``.
+        model_id: ``model_identity.identity(...)`` of the model; computed from ``model`` when not given.
+        task_settings: what fixes this task's meaning (data by content, task and scorer versions:
+            ``evaluation.task_settings``); part of the identity, hashed as ``task_settings_id``.
         extra: further top-level fields (the schema allows additions).
 
     Returns:
@@ -163,8 +187,10 @@ def record_from(
     if task_version is None:
         task_version = getattr(result, "version", None)
     settings = _canonical(dict(settings or {}))
-    display = getattr(model, "display", None) or str(model)
     model_path = getattr(model, "path", None)
+    if model_id is None:
+        model_id = _identity_of(model)
+    display = model_id.get("name") or getattr(model, "display", None) or str(model)
     commit, dirty = _git_state()
     record = {
         "schema": SCHEMA,
@@ -174,8 +200,14 @@ def record_from(
         "lang": lang or task.rsplit("_", 1)[-1],
         "task": task,
         "benchmark": family_of(task),
+        "model_id": dict(model_id),
+        "seed": seed,
+        "limit": limit,
+        "limited": limit is not None and (int(n) if n is not None else len(samples)) >= limit,
         "settings": settings,
         "settings_id": settings_id(settings),
+        "task_settings": _canonical(dict(task_settings or {})),
+        "task_settings_id": settings_id(task_settings or {}),
         "metrics": metrics,
         "n": int(n) if n is not None else len(samples),
         "samples": samples,
@@ -192,6 +224,52 @@ def record_from(
     }
     record.update(extra)
     return record
+
+
+# Training settings that cannot change a score: bookkeeping, and memory/speed trade-offs that compute the same.
+# The seed is left out too: it is the record's own field (repeats over seeds are aggregated, not kept apart).
+TRAIN_KEYS_NOT_SCORED = ("save_steps", "resume", "logging", "gradient_checkpointing", "logits_chunk_size", "seed")
+PIVOT_ONLY_KEYS = ("pivot_layer", "label_smoothing", "pivot_weight", "pivot_head", "early_exit")
+
+
+def train_settings(train: Mapping[str, Any]) -> dict[str, Any]:
+    """The training settings of a record's identity, from a (resolved) TrainConfig dict."""
+    from trainer import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} | {"parts"}
+    out = {k: v for k, v in train.items() if k in fields and k not in TRAIN_KEYS_NOT_SCORED}
+    if out.get("objective") == "sft":  # settings of the pivot loss mean nothing here: keep them out
+        out = {k: v for k, v in out.items() if k not in PIVOT_ONLY_KEYS}
+    return out
+
+
+def adapter_train_config(adapter: str | Path | None) -> dict | None:
+    """The train_config.json a training run writes beside its adapter (or inside it), if any."""
+    if adapter is None:
+        return None
+    for candidate in (Path(adapter) / "train_config.json", Path(adapter).parent / "train_config.json"):
+        if candidate.is_file():
+            return json.loads(candidate.read_text(encoding="utf-8"))
+    return None
+
+
+def adapter_settings(adapter: str | Path | None) -> dict[str, Any]:
+    """The training settings of an adapter's records (as ``prom-bench run`` names them), from its
+    train_config.json; the trainer's seed is the record's seed, not a setting."""
+    if adapter is None:
+        return {}
+    config = adapter_train_config(adapter)
+    return {"adapter": str(adapter)} if config is None else train_settings(config)
+
+
+def _identity_of(model: Any) -> dict[str, Any]:
+    """A model's identity from a ``ModelRef`` (content-hashed) or, for a bare name, the name alone."""
+    if getattr(model, "path", None) is not None:
+        from prom_bench.model_identity import identity
+
+        return identity(model)
+    name = str(model)
+    return {"name": name, "key": hashlib.sha256(f"name:{name}".encode()).hexdigest()[:10]}
 
 
 # ----------------------------------------------------------------------------------------------- writing
@@ -282,9 +360,52 @@ def load_records(paths: list[Path]) -> list[dict]:
     return [load_record(path) for path in record_files(paths)]
 
 
-def record_key(record: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
-    """What a record measures: (model, method, lang, task, settings_id)."""
-    return (record["model"], record["method"], record["lang"], record["task"], record["settings_id"])
+def seed_of(record: Mapping[str, Any]) -> int | None:
+    """The record's seed (older records keep it in provenance only)."""
+    seed = record.get("seed")
+    return seed if seed is not None else (record.get("provenance") or {}).get("seed")
+
+
+def model_key(record: Mapping[str, Any]) -> str:
+    """The model's identity hash; records written before identities existed are identified by their name."""
+    key = (record.get("model_id") or {}).get("key")
+    return key or hashlib.sha256(f"name:{record['model']}".encode()).hexdigest()[:10]
+
+
+def is_limited(record: Mapping[str, Any]) -> bool:
+    """A smoke test: ``--limit`` cut its evaluation set."""
+    return bool(record.get("limited"))
+
+
+def task_settings_id(record: Mapping[str, Any]) -> str:
+    """Hash of the task's data, version and scorer (older records: of their task version alone)."""
+    if record.get("task_settings_id"):
+        return record["task_settings_id"]
+    return settings_id({"task_version": (record.get("provenance") or {}).get("task_version")})
+
+
+def record_key(record: Mapping[str, Any]) -> tuple:
+    """What a record measures: (model, model key, method, lang, task, settings_id, task_settings_id, seed).
+
+    Everything that can change a score is in it: the model's identity, the run's settings (training, data,
+    evaluation limit, generation budget, backend), the task's data, version and scorer, and the seed.
+    """
+    return (
+        record["model"],
+        model_key(record),
+        record["method"],
+        record["lang"],
+        record["task"],
+        record["settings_id"],
+        task_settings_id(record),
+        seed_of(record),
+    )
+
+
+def identity_id(record: Mapping[str, Any]) -> str:
+    """A short, stable hash of ``record_key``: one value per distinct result (e.g. for file names)."""
+    text = json.dumps([str(part) for part in record_key(record)], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def latest_records(records: Iterable[dict]) -> list[dict]:
@@ -301,8 +422,8 @@ def latest_records(records: Iterable[dict]) -> list[dict]:
 def to_frame(records: Iterable[Mapping[str, Any]]):
     """The records as a pandas DataFrame: one row per record, one column per metric and per setting.
 
-    Columns: model, method, lang, task, benchmark, settings_id, n, <metric>... (percent),
-    settings.<name>..., seed, date, git_commit. Samples stay out (they are per item).
+    Columns: model, method, lang, task, benchmark, settings_id, n, model_key, seed, limited, <metric>...
+    (percent), settings.<name>..., date, git_commit. Samples stay out (they are per item).
     """
     import pandas as pd
 
@@ -310,8 +431,9 @@ def to_frame(records: Iterable[Mapping[str, Any]]):
     for record in records:
         provenance = record.get("provenance", {})
         row = {key: record[key] for key in ("model", "method", "lang", "task", "benchmark", "settings_id", "n")}
+        row.update(model_key=model_key(record), seed=seed_of(record), limited=is_limited(record))
         row.update(record["metrics"])
         row.update({f"settings.{name}": value for name, value in record["settings"].items()})
-        row.update(seed=provenance.get("seed"), date=provenance.get("date"), git_commit=provenance.get("git_commit"))
+        row.update(date=provenance.get("date"), git_commit=provenance.get("git_commit"))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from prom_bench import config as cfg
@@ -184,3 +187,81 @@ def test_a_sweep_over_n_decides_regulation_at_each_n(tmp_path, monkeypatch, caps
     assert sorted(decisions) == [2, 3]  # two points, two decisions
     assert {n: d["layer"] for n, d in decisions.items()} == {2: 2, 3: 3}
     assert {n: _trained_block(r) for r in prom for n in [r["settings"]["pivot_layer"]]} == {2: 2, 3: 3}
+
+
+def test_seeds_give_mean_sd_and_count_per_cell(tmp_path, monkeypatch, capsys):
+    # `prom-bench run --model tiny --langs th --methods t,prom --seeds 0,1` (short training, short answers)
+    from prom_bench.cli import main
+    from prom_bench.report import build_tables
+
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--model", "tiny", "--langs", "th", "--methods", "t,prom", "--seeds", "0,1"]
+    args += ["--set", "train.max_steps=2", "--set", "eval.max_gen_toks=8", "--set", "regulation=paper"]
+    args += ["--set", "workers=1", "--out", "runs", "--results", "results"]
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    records = load_records([tmp_path / "results"])
+    assert sorted({(r["method"], r["seed"]) for r in records}) == [("prom", 0), ("prom", 1), ("t", 0), ("t", 1)]
+    assert all(not r["limited"] for r in records)
+    # each seed trained its own adapter (the seed is the trainer's seed too)
+    adapters = {(r["method"], r["seed"]): r["provenance"]["config"]["adapter"] for r in records}
+    assert adapters[("t", 0)] != adapters[("t", 1)]
+    for key in ("1", "2"):
+        table = build_tables(records, key)[0]
+        for row in table.rows:
+            for value in row.values:
+                if not value.missing:
+                    assert value.seeds == 2 and value.sd is not None, (key, row.label)
+    cell = build_tables(records, "2")[0].rows[0].values[1]  # MGSM th of the first row
+    assert "(n=2)" in out and "±" in out and "mean and sample standard deviation over k seeds" in out
+    assert cell.seeds == 2
+
+
+def test_a_seed_and_rank_change_is_a_new_result_beside_the_original(tmp_path):
+    from prom_bench.report import build_tables
+
+    first = pipeline.run(_config(tmp_path, langs="el", methods="t", overrides=["eval.limit=null"]))
+    again = pipeline.run(
+        _config(
+            tmp_path,
+            langs="el",
+            methods="t",
+            overrides=["eval.limit=null", "seed=1", "train.seed=1", "train.lora_r=2"],
+        )
+    )
+    assert first[0]["settings"]["lora_r"] == 8 and again[0]["settings"]["lora_r"] == 2
+    assert first[0]["seed"] == 0 and again[0]["seed"] == 1
+    assert first[0]["settings_id"] != again[0]["settings_id"]
+    table = build_tables(load_records([tmp_path / "results"]), "1")[0]
+    column = table.flat_columns().index("XQuAD el f1")
+    rows = {row.label: row.values[column].number for row in table.rows}
+    assert rows == {"t [lora_r=8]": first[0]["metrics"]["f1"], "t [lora_r=2]": again[0]["metrics"]["f1"]}
+
+
+def test_a_limited_run_after_a_full_one_leaves_the_table_unchanged(tmp_path):
+    from prom_bench.report import render_tables
+
+    records_dir = tmp_path / "results"
+    pipeline.run(_config(tmp_path, langs="el", methods="base", overrides=["eval.limit=null"]))
+    before = render_tables(load_records([records_dir]), "1", "csv")
+    smoke = pipeline.run(_config(tmp_path, langs="el", methods="base", overrides=["eval.limit=2"]))
+    assert smoke[0]["limited"] and smoke[0]["n"] == 2
+    after = render_tables(load_records([records_dir]), "1", "csv")
+    assert after == before
+    flagged = render_tables(load_records([records_dir]), "1", "markdown", include_limited=True)
+    assert "‡" in flagged and "base [eval.limit=2]" in flagged
+
+
+def test_every_unit_leaves_a_card_and_a_train_log(tmp_path):
+    records = pipeline.run(_config(tmp_path, langs="el", methods="t"))
+    adapter = Path(records[0]["provenance"]["config"]["adapter"])
+    card = json.loads((adapter / "card.json").read_text())
+    assert card["method"] == "t" and card["lang"] == "el" and card["kind"] == "LoRA adapter"
+    assert set(card["parts"]) == {"s_t", "s_e2t"} and all(p["examples"] > 0 for p in card["parts"].values())
+    assert card["settings"]["lora_r"] == 8 and card["scores"][0]["task"] == "prom_xquad_el"
+    readme = (adapter / "README.md").read_text()
+    assert "base_model:" in readme and "## Scores" in readme and "prom_xquad_el" in readme
+    log = [json.loads(line) for line in (adapter.parent / "train_log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [1, 2]

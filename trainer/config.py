@@ -114,7 +114,11 @@ class TrainConfig:
         default=True, metadata={"help": "continue from the newest checkpoint in the output folder if there is one"}
     )
     logging: str = field(
-        default="none", metadata={"help": "experiment tracker through accelerate: none, tensorboard or wandb"}
+        default="none",
+        metadata={
+            "help": "experiment tracker through accelerate: none, tensorboard or wandb (train_log.jsonl, one JSON "
+            "line per step, is written beside the weights whatever this is)"
+        },
     )
 
     def validate(self) -> None:
@@ -161,6 +165,7 @@ class TrainConfig:
             raise SettingsError("lora_target_modules is empty; name at least one module, e.g. q_proj v_proj")
         if self.save_steps < 0:
             raise SettingsError(f"save_steps {self.save_steps} must be >= 0")
+        _check_tracker(self.logging)
 
     @property
     def uses_pivot(self) -> bool:
@@ -198,6 +203,22 @@ def resolve_pivot_layer(pivot_layer: int | float, num_layers: int) -> int:
             f"pivot_layer {pivot_layer} gives block {n}, outside 1..{num_layers - 1} for this {num_layers}-block model"
         )
     return n
+
+
+# The packages accelerate needs for each tracker (any one of them will do).
+TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
+
+
+def _check_tracker(name: str) -> None:
+    """A tracker that is not installed fails here, before any work, not as a warning after the model loads."""
+    import importlib.util
+
+    packages = TRACKER_PACKAGES.get(name, ())
+    if packages and not any(importlib.util.find_spec(p) is not None for p in packages):
+        raise SettingsError(
+            f"logging '{name}' needs the {packages[0]} package, which is not installed; "
+            f"pip install {packages[0]}, or set logging to none (the per-step log train_log.jsonl is always written)"
+        )
 
 
 def _choice(name: str, value: str, valid: tuple[str, ...]) -> None:

@@ -57,9 +57,11 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
         cfg: the settings; checked (with the model) before the first step.
         model_path: a Hugging Face model folder or hub id.
         examples: training example dicts (instruction, input, output, role, part, ...).
-        output_dir: receives ``adapter/`` or ``model/``, ``train_config.json``, ``checkpoints/step-N``.
-        progress: called on the main process after every step with {"step", "total", "loss", "loss_pivot",
-            "loss_target", "tokens_per_s", "lr"}; ``None`` shows a rich progress bar instead.
+        output_dir: receives ``adapter/`` or ``model/``, ``train_config.json``, ``checkpoints/step-N`` and
+            ``train_log.jsonl`` (``LOG_FILE``: one JSON object per optimizer step, see ``_step_record``).
+        progress: called on the main process after every step with the step record ({"step", "total",
+            "loss", "loss_pivot", "loss_target", "lr", "grad_norm", "tokens", "tokens_per_s", "seconds"});
+            ``None`` shows a rich progress bar instead.
 
     Raises:
         SettingsError: a bad setting, data or output folder, in one line (a ``ValueError``).
@@ -152,6 +154,7 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
         accelerator.init_trackers("prom-bench", config={k: v for k, v in resolved.items() if not isinstance(v, list)})
 
     reporter = ProgressReporter(progress, total_steps, enabled=accelerator.is_main_process, start=start)
+    log = _open_log(output_dir, start) if accelerator.is_main_process else None
     history: list[dict] = []
     tokens_done, seconds = 0, 0.0
     rank, device = accelerator.process_index, accelerator.device
@@ -177,8 +180,8 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
                     accelerator.backward(out["loss"])
                 pivot_sum += out["pivot_sum"]
                 target_sum += out["target_sum"]
-            if cfg.max_grad_norm > 0:
-                accelerator.clip_grad_norm_(params, cfg.max_grad_norm)
+            # With clipping off, an infinite bound still measures the norm (and scales by exactly 1).
+            grad_norm = accelerator.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -194,14 +197,20 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
                 plan.tokens(window),
                 time.perf_counter() - began,
                 scheduler.get_last_lr()[0],
+                grad_norm,
             )
             history.append(record)
+            if log is not None:
+                log.write(json.dumps(record) + "\n")
+                log.flush()
             reporter.update(record)
             if cfg.logging != "none":
                 accelerator.log({k: v for k, v in record.items() if v is not None and k != "total"}, step=step + 1)
             if cfg.save_steps and (step + 1) % cfg.save_steps == 0:
                 checkpoint.save(accelerator, checkpoints_dir, step + 1, resolved)
 
+    if log is not None:
+        log.close()
     adapter_path, full_path = _save_final(accelerator, model, tokenizer, output_dir, cfg, resolved)
     if cfg.logging != "none":
         accelerator.end_training()
@@ -221,10 +230,46 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
     )
 
 
+LOG_FILE = "train_log.jsonl"
+
+
+def _open_log(output_dir: Path, start: int):
+    """``train_log.jsonl`` for appending; a resumed run keeps the lines of the steps before ``start`` only."""
+    path = output_dir / LOG_FILE
+    output_dir.mkdir(parents=True, exist_ok=True)
+    kept = []
+    if start > 0 and path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                if json.loads(line)["step"] <= start:
+                    kept.append(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                break  # a line cut by a crash: drop it and everything after
+    handle = open(path, "w", encoding="utf-8")
+    handle.writelines(line + "\n" for line in kept)
+    return handle
+
+
 def _step_record(
-    cfg: TrainConfig, step: int, total: int, sums: list[float], counts, tokens: int, seconds: float, lr: float
+    cfg: TrainConfig,
+    step: int,
+    total: int,
+    sums: list[float],
+    counts,
+    tokens: int,
+    seconds: float,
+    lr: float,
+    grad_norm=None,
 ) -> dict:
-    """Window means of each term (the quantities the loss was normalised to), for the bar and the trackers."""
+    """One optimizer step, for the bar, the trackers and ``train_log.jsonl``.
+
+    Fields: ``step`` (1-based) and ``total``; ``loss`` (the objective), ``loss_pivot`` (L_n,e, the English
+    layer-n term; None without the pivot objective) and ``loss_target`` (L_N,t, the final-layer term), each
+    the window mean its gradient was normalised by (0.0 for a term whose role has no supervised token in the
+    window: see ``supervised_english`` and ``supervised_target``, the counts each term is normalised by);
+    ``lr`` after the step; ``grad_norm`` (global L2 norm of the gradient before clipping); ``tokens`` in the
+    window (prompt and padding included); ``tokens_per_s`` and ``seconds`` of the step.
+    """
     pivot_sum, target_sum = sums
     if cfg.uses_pivot:
         loss_pivot = pivot_sum / counts.english if counts.english else 0.0
@@ -240,8 +285,13 @@ def _step_record(
         "loss": loss,
         "loss_pivot": loss_pivot,
         "loss_target": loss_target,
-        "tokens_per_s": tokens / seconds if seconds else 0.0,
+        "supervised_english": int(counts.english),
+        "supervised_target": int(counts.target),
         "lr": lr,
+        "grad_norm": None if grad_norm is None else float(grad_norm),
+        "tokens": tokens,
+        "tokens_per_s": tokens / seconds if seconds else 0.0,
+        "seconds": seconds,
     }
 
 

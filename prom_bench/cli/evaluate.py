@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -52,6 +51,16 @@ def eval_command(
         None, "--results", help="Folder for the result records. Default: leaderboards/results.", show_default=False
     ),
     no_record: bool = typer.Option(False, "--no-record", help="Print the table only; write no result records."),
+    lm_eval_output: Optional[Path] = typer.Option(
+        None,
+        "--lm-eval-output",
+        help="Also write lm-eval's own results_<date>.json and samples_<task>_<date>.jsonl files into this folder "
+        "(the layout of `lm_eval --output_path DIR --log_samples`).",
+        show_default=False,
+    ),
+    model_name: Optional[str] = typer.Option(
+        None, "--model-name", help="Name to record and show for the model (default: resolved from --model)."
+    ),
 ) -> None:
     """Evaluate a model (or adapter) on the cells of some languages, e.g. `prom-bench eval --model tiny --langs th
     --limit 5`."""
@@ -86,16 +95,19 @@ def eval_command(
         batch_size=batch_size,
         max_gen_toks=max_gen_toks,
         progress=report,
+        lm_eval_output=lm_eval_output,
     )
+    if lm_eval_output is not None:
+        console.print(f"lm-eval results and samples written under {lm_eval_output}")
     Console(highlight=False).print(_table(ref.display, method_name, pairs, outcomes))
     if no_record:
         return
-    try:
-        from prom_bench.results import DEFAULT_RESULTS_DIR, record_from, write_record
-    except ImportError:
-        console.print("results module not available: nothing recorded")
-        return
-    settings = _adapter_settings(adapter)
+    from prom_bench.evaluation import eval_settings, task_settings
+    from prom_bench.model_identity import identity
+    from prom_bench.results import DEFAULT_RESULTS_DIR, record_from, write_record
+
+    settings = {**_adapter_settings(adapter), **eval_settings(limit=limit, max_gen_toks=max_gen_toks)}
+    model_id = identity(ref, adapter=adapter, name=model_name)
     config = {
         "command": "eval",
         "model": model,
@@ -108,32 +120,36 @@ def eval_command(
     }
     out = results or DEFAULT_RESULTS_DIR
     for (lang, _), outcome in zip(pairs, outcomes):
-        write_record(
-            out, record_from(outcome, model=ref, method=method_name, lang=lang, settings=settings, config=config)
+        record = record_from(
+            outcome,
+            model=ref,
+            method=method_name,
+            lang=lang,
+            settings=settings,
+            task_settings=task_settings(outcome),
+            model_id=model_id,
+            limit=limit,
+            config=config,
+            seed=(_adapter_train_config(adapter) or {}).get("seed"),
         )
+        write_record(out, record)
+        if adapter is not None:
+            from prom_bench import model_card
+
+            model_card.add_scores(adapter, [record])
     console.print(f"{len(outcomes)} record(s) written under {out}")
 
 
+def _adapter_train_config(adapter: Path | None) -> dict | None:
+    from prom_bench.results import adapter_train_config
+
+    return adapter_train_config(adapter)
+
+
 def _adapter_settings(adapter: Path | None) -> dict:
-    """The training settings that distinguish runs, from the train_config.json a training run writes beside its
-    adapter."""
-    if adapter is None:
-        return {}
-    for candidate in (adapter / "train_config.json", adapter.parent / "train_config.json"):
-        if candidate.is_file():
-            config = json.loads(candidate.read_text())
-            keys = (
-                "objective",
-                "pivot_layer",
-                "label_smoothing",
-                "pivot_weight",
-                "pivot_head",
-                "lora_r",
-                "lr",
-                "epochs",
-            )
-            return {k: config[k] for k in keys if k in config}
-    return {"adapter": str(adapter)}
+    from prom_bench.results import adapter_settings
+
+    return adapter_settings(adapter)
 
 
 def _table(model: str, method: str, pairs: list[tuple[str, str]], outcomes) -> Table:

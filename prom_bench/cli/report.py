@@ -14,19 +14,22 @@ from prom_bench.errors import UserError
 DEFAULT_RESAMPLES = 1000  # = prom_bench.report.bootstrap.DEFAULT_RESAMPLES; not imported so the CLI starts fast
 
 RESULTS_HELP = (
-    "Result records: directories (searched for *.record.json) or record files. Default: leaderboards/results."
+    "Results: directories (searched for *.record.json records and lm-eval results_*.json files, as "
+    "`lm_eval --output_path DIR --log_samples` writes them), or such files. Default: leaderboards/results."
 )
+INCLUDE_LIMITED_HELP = "Also show smoke tests (results evaluated with --limit), flagged ‡; left out by default."
 
 
 def _load(results: list[Path] | None) -> list[dict]:
-    from prom_bench.results import DEFAULT_RESULTS_DIR, load_records
+    from prom_bench.lm_eval_files import load_all
+    from prom_bench.results import DEFAULT_RESULTS_DIR
 
     paths = list(results or [DEFAULT_RESULTS_DIR])
-    records = load_records(paths)
+    records = load_all(paths)
     if not records:
         raise UserError(
-            f"no result records (*.record.json) under {', '.join(map(str, paths))}; "
-            "run `prom-bench run` first, or name a folder such as leaderboards/paper"
+            f"no result records (*.record.json or lm-eval results_*.json of prom tasks) under "
+            f"{', '.join(map(str, paths))}; run `prom-bench run` first, or name a folder such as leaderboards/paper"
         )
     return records
 
@@ -40,7 +43,12 @@ def table_command(
         "-t",
         help="Which table: 1 (QA EM/F1), 2 (MGSM), 3 (wins/losses against t+e), 4 (hyperparameter sweep) or all.",
     ),
-    fmt: str = typer.Option("rich", "--format", "-f", help="Output format: rich, markdown, csv, latex or html."),
+    fmt: str = typer.Option(
+        "rich",
+        "--format",
+        "-f",
+        help="Output format: rich, markdown, csv, json (plain numbers, flags in columns of their own), latex or html.",
+    ),
     compare: Optional[str] = typer.Option(
         None, "--compare", help="Put another source's numbers beside: 'paper' (the paper's LLaMA2-7B results)."
     ),
@@ -57,6 +65,7 @@ def table_command(
         DEFAULT_RESAMPLES, "--resamples", min=100, help="Bootstrap resamples for --significant."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    include_limited: bool = typer.Option(False, "--include-limited", help=INCLUDE_LIMITED_HELP),
 ) -> None:
     """Render the paper's tables from result records, e.g. `prom-bench table leaderboards/paper --table 3 --format
     csv`."""
@@ -74,12 +83,29 @@ def table_command(
             console = Console(highlight=False, width=220)
         console.print(
             tables_renderable(
-                records, table, compare=compare, significant=significant, lang=lang, resamples=resamples, seed=seed
+                records,
+                table,
+                compare=compare,
+                significant=significant,
+                lang=lang,
+                resamples=resamples,
+                seed=seed,
+                include_limited=include_limited,
             )
         )
     else:
         typer.echo(
-            render_tables(records, table, fmt, compare, significant, lang=lang, resamples=resamples, seed=seed),
+            render_tables(
+                records,
+                table,
+                fmt,
+                compare,
+                significant,
+                lang=lang,
+                resamples=resamples,
+                seed=seed,
+                include_limited=include_limited,
+            ),
             nl=False,
         )
 
@@ -96,6 +122,7 @@ def report_command(
     ),
     compare: Optional[str] = typer.Option("paper", "--compare", help="Numbers to put beside: 'paper', or 'none'."),
     title: str = typer.Option("prom-bench report", "--title", help="Title of the page."),
+    include_limited: bool = typer.Option(False, "--include-limited", help=INCLUDE_LIMITED_HELP),
 ) -> None:
     """Write one self-contained HTML page: the tables, bootstrap intervals and the probe/interference plots."""
     from prom_bench.report.html_report import write_report
@@ -108,5 +135,23 @@ def report_command(
         interference_dir=interference,
         compare=None if compare in (None, "none") else compare,
         title=title,
+        include_limited=include_limited,
     )
     Console(highlight=False).print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+
+
+@app.command("export")
+def export_command(
+    results: Optional[list[Path]] = typer.Argument(None, help=RESULTS_HELP, show_default=False),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="File to write: .csv, or .parquet (needs pyarrow). One row per record and metric."
+    ),
+    include_limited: bool = typer.Option(
+        True, "--include-limited/--exclude-limited", help="Keep smoke tests (their 'limited' column says so)."
+    ),
+) -> None:
+    """Write every result as a tidy long table (one row per record x metric) that a notebook can pivot."""
+    from prom_bench.report.export import write_export
+
+    path, rows = write_export(_load(results), out, include_limited=include_limited)
+    Console(highlight=False, stderr=True).print(f"wrote {path} ({rows} rows)")

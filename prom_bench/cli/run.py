@@ -47,7 +47,15 @@ def run_command(
     ] = None,
     results: Annotated[Optional[str], typer.Option(help="results store folder (one JSON record per result)")] = None,
     limit: Annotated[
-        Optional[int], typer.Option(help="evaluate at most N items per task (same as --set eval.limit=N)")
+        Optional[int],
+        typer.Option(
+            help="evaluate at most N items per task (same as --set eval.limit=N); a smoke test, left out of "
+            "tables unless --include-limited"
+        ),
+    ] = None,
+    seeds: Annotated[
+        Optional[str],
+        typer.Option(help="comma list of seeds: every unit runs once per seed (same as --set seeds=0,1,2)"),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="redo every unit, even those already done with the same config")
@@ -60,7 +68,7 @@ def run_command(
     tables."""
     if force and dry_run:
         raise UserError("--force and --dry-run contradict each other; give one")
-    flags = {"methods": methods, "langs": langs, "model": model, "out": out, "results": results}
+    flags = {"methods": methods, "langs": langs, "model": model, "out": out, "results": results, "seeds": seeds}
     overrides = list(overrides or [])
     if limit is not None:
         if any(o.startswith("eval.limit=") for o in overrides):
@@ -73,18 +81,21 @@ def run_command(
     from prom_bench import pipeline
 
     records = pipeline.run(config, force=force, console=Console(stderr=True))
-    _print_tables(records, ("1", "2", "3"))
+    _print_tables(records, ("1", "2", "3"), include_limited=config.eval.limit is not None)
 
 
-def _print_tables(records: list[dict], tables: tuple[str, ...]) -> None:
-    """The paper's tables on stdout; wide enough for Table 1 when stdout is a file or a pipe."""
+def _print_tables(records: list[dict], tables: tuple[str, ...], *, include_limited: bool = False) -> None:
+    """The paper's tables on stdout; wide enough for Table 1 when stdout is a file or a pipe.
+
+    A run with ``--limit`` shows its own (limited, flagged) results: they are what the user just asked for.
+    """
     from prom_bench.report import tables_renderable
 
     console = Console()
     if not console.is_terminal:
-        console = Console(width=160)
+        console = Console(width=220)
     for table in tables:
-        console.print(tables_renderable(records, table=table))
+        console.print(tables_renderable(records, table=table, include_limited=include_limited))
 
 
 @app.command("sweep")
@@ -140,10 +151,16 @@ def _print_plan(console: Console, config: cfg.RunConfig) -> None:
     import yaml
 
     console.print(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
-    console.print(
-        f"{len(config.langs) * len(config.methods)} unit(s): "
-        + ", ".join(f"{m}/{lang}" for lang in config.langs for m in config.methods)
-    )
+    from prom_bench import methods as registry
+
+    seeds = config.seeds or [None]
+    units = [
+        f"{m}/{lang}" + ("" if s is None else f"/seed {s}")
+        for lang in config.langs
+        for m in config.methods
+        for s in (seeds if registry.get(m).trains else [None])  # an untrained model has no seed to vary
+    ]
+    console.print(f"{len(units)} unit(s): " + ", ".join(units))
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

@@ -127,10 +127,32 @@ def train_command(
         summary = _launch(train_cfg, model_path, data, out, num_processes, accelerate_config)
         summary = json.loads((out / RESULT_FILE).read_text()) if (out / RESULT_FILE).is_file() else summary
     saved = out / ("adapter" if train_cfg.lora else "model")
+    _write_card(saved, config.model, mixture, method_name, objective)
     console.print(
         f"trained {method_name} on {mixture}: {summary.get('steps')} steps, loss {summary.get('loss'):.4f}, "
         f"{summary.get('tokens_per_s', 0):.0f} tokens/s -> {saved}",
         highlight=False,
+    )
+
+
+def _write_card(saved: Path, model: str, mixture: Path, method: str, objective: str) -> None:
+    """The card beside the weights (what they are), when the training wrote them here."""
+    from prom_bench import model_card
+    from prom_bench.models import resolve
+
+    if not saved.is_dir():
+        return
+    stats_file = mixture / "stats.json"
+    stats = json.loads(stats_file.read_text(encoding="utf-8")) if stats_file.is_file() else {}
+    parts = list((stats.get("parts") or {}).keys())
+    lang = stats.get("lang") or "en"
+    model_card.write(
+        saved,
+        base=resolve(model),
+        lang=lang,
+        train={"parts": parts, "objective": objective},
+        mixture_dir=mixture,
+        method=method,
     )
 
 

@@ -1,15 +1,19 @@
 """The paper's table cells and how records are chosen to fill them.
 
-A *cell* is one benchmark on one language (``prom_xquad_th``); which cells exist and their metrics come from
-the language table and the benchmark registry (``prom_bench/benchmarks.py``). Tables 1-3 use one record per
-(model, method, cell): when a cell has records with several settings (a Table 4 sweep beside the main run)
-the main run is the settings that cover the most cells of that model and method; the others are left to Table 4.
+A *cell* is one benchmark on one language (``prom_xquad_th``); which cells exist and their metrics come from the
+language table and the benchmark registry (``prom_bench/benchmarks.py``). A row of Tables 1-3 is one *run*: one
+(model, method, settings), its cells filled by that run's records only (aggregated over seeds by ``prepare``),
+so a row never mixes settings. The main run of a method covers the most cells (the earliest on a tie, so a later
+run never replaces an earlier one); runs that cover as many cells are rows of their own, named by the settings
+that differ; runs covering fewer cells (a Table 4 sweep beside the main run) are left to Table 4 and named in a
+note. Cells where regulation set lambda = 0 belong to the run whose other settings they share
+(``_adopt_lambda_zero``).
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from prom_bench.benchmarks import BENCHMARKS, METRIC_LABEL, Cell, target_cells  # noqa: F401 (the tables' names)
 from prom_bench.methods import METHODS
@@ -25,10 +29,17 @@ BASELINE = "t+e"
 PAPER_MODEL = "LLaMA2-7B"
 
 
-def method_label(method: str) -> str:
-    """The paper's name of a method (``PROM``, ``xLLAMA2(t+e)``), or the name itself if unregistered."""
+# Our rows name the method; the paper's names (LLaMA2, xLLAMA2(t+e), ...) belong to the paper's model only.
+RUN_LABELS = {"prom": "PROM", "prom-noreg": "PROM - regulation"}
+
+
+def method_label(method: str, model: str | None = PAPER_MODEL) -> str:
+    """The row label of a method: the paper's name (``PROM``, ``xLLAMA2(t+e)``) on the paper's model, else
+    prom-bench's own (``base``, ``t``, ``t+e``, ``PROM``), so a SmolLM2 base row is not called "LLaMA2"."""
     entry = METHODS.get(method)
-    return entry.paper_name if entry else method
+    if entry is None:
+        return method
+    return entry.paper_name if model == PAPER_MODEL else RUN_LABELS.get(method, entry.name)
 
 
 def method_rank(method: str) -> tuple[int, str]:
@@ -57,18 +68,37 @@ def models_in(records: list[dict]) -> list[str]:
 
 @dataclass
 class Selection:
-    """The chosen record of each (model, method, task), and what was left out for Table 4."""
+    """The chosen record of each (model, method, task), and what was left out for Table 4.
+
+    A *run* is one (model, method, settings_id). Each (model, method) has a main run: the one covering
+    the most cells, the earliest on a tie (a later run never silently replaces an earlier one). Runs that
+    cover as many cells as the main run are shown as rows of their own (``extra_runs``), labelled by the
+    settings that differ; runs covering fewer cells (sweep points) are left to Table 4 and named in a note.
+    """
 
     chosen: dict[tuple[str, str, str], dict]
     main_settings: dict[tuple[str, str], str]  # (model, method) -> settings_id of the main run
-    other_settings: dict[tuple[str, str], set[str]]  # settings seen beside the main run's
+    other_settings: dict[tuple[str, str], set[str]]  # settings seen beside the main run's, not shown as rows
     main_is_clear: dict[tuple[str, str], bool]  # False in a pure sweep: no setting covers more cells
+    extra_runs: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # tied runs shown as rows
+    by_run: dict[tuple[str, str, str], dict[str, dict]] = field(default_factory=dict)  # run -> task -> record
 
-    def get(self, model: str, method: str, task: str) -> dict | None:
-        return self.chosen.get((model, method, task))
+    def get(self, model: str, method: str, task: str, settings_id: str | None = None) -> dict | None:
+        if settings_id is None:
+            return self.chosen.get((model, method, task))
+        return self.by_run.get((model, method, settings_id), {}).get(task)
 
     def methods(self, model: str) -> list[str]:
         return sorted({m for (mo, m, _t) in self.chosen if mo == model}, key=method_rank)
+
+    def runs(self, model: str, method: str) -> list[str]:
+        """settings_ids shown as rows: the main run first, then the tied ones."""
+        main = self.main_settings.get((model, method))
+        return ([main] if main else []) + self.extra_runs.get((model, method), [])
+
+    def settings_of(self, model: str, method: str, settings_id: str) -> dict:
+        records = self.by_run.get((model, method, settings_id), {})
+        return next(iter(records.values()))["settings"] if records else {}
 
 
 def _run(record: dict) -> tuple[str, str, str]:
@@ -76,39 +106,80 @@ def _run(record: dict) -> tuple[str, str, str]:
     return (record["model"], record["method"], record["settings_id"])
 
 
-def select(records: list[dict]) -> Selection:
-    """One record per (model, method, task): the latest of the main settings (see module docstring)."""
-    latest = latest_records(records)
-    coverage = Counter(_run(r) for r in latest)  # cells each run covers
-    tasks_of: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for record in latest:
-        tasks_of[_run(record)].add(record["task"])
+# Settings that regulation itself changes: lambda = 0 drops English data (parts, data hash) and the pivot loss.
+REGULATION_KEYS = frozenset({"pivot_weight", "parts", "objective", "data.sha256", "regulation"})
 
-    def rank(record: dict) -> tuple:
-        return (coverage[_run(record)], str(record["provenance"].get("date") or ""), record["settings_id"])
+
+def _compatible(zero: dict, settings: dict) -> bool:
+    """A lambda = 0 result belongs to a run when every setting both name (regulation's own aside) agrees."""
+    keys = (set(zero) & set(settings)) - REGULATION_KEYS
+    return all(repr(zero[k]) == repr(settings[k]) for k in keys)
+
+
+def _adopt_lambda_zero(by_run: dict[tuple[str, str, str], dict[str, dict]]) -> None:
+    """Cells where regulation set lambda = 0 join the runs they belong to (in place).
+
+    Regulation makes a PROM run's settings differ by language (lambda = 0 trains exactly t, whatever lambda,
+    n or alpha were asked for), so those cells carry settings of their own; they are the same run's results
+    and fill its row. A lambda = 0 run that fits no other run stays a run of its own.
+    """
+    for (model, method, sid), cells in list(by_run.items()):
+        if not cells or not all(lambda_zero(r) for r in cells.values()):
+            continue
+        zero = next(iter(cells.values()))["settings"]
+        hosts = [
+            run
+            for run, recs in by_run.items()
+            if run[:2] == (model, method)
+            and run[2] != sid
+            and recs
+            and not all(lambda_zero(r) for r in recs.values())
+            and _compatible(zero, next(iter(recs.values()))["settings"])
+        ]
+        for host in hosts:
+            for task, record in cells.items():
+                by_run[host].setdefault(task, record)
+        if hosts:
+            del by_run[(model, method, sid)]
+
+
+def select(records: list[dict]) -> Selection:
+    """The main run of each (model, method) and its tied rivals (see ``Selection``)."""
+    latest = latest_records(records)
+    by_run: dict[tuple[str, str, str], dict[str, dict]] = defaultdict(dict)
+    for record in latest:
+        task = record["task"]
+        held = by_run[_run(record)].get(task)
+        if held is None or str(record["provenance"].get("date") or "") >= str(held["provenance"].get("date") or ""):
+            by_run[_run(record)][task] = record
+    _adopt_lambda_zero(by_run)
+    first_date = {
+        run: min(str(r["provenance"].get("date") or "") for r in recs.values()) for run, recs in by_run.items()
+    }
+    runs_of: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+    for run in by_run:
+        runs_of[run[:2]].append(run)
 
     chosen: dict[tuple[str, str, str], dict] = {}
-    for record in latest:
-        key = (record["model"], record["method"], record["task"])
-        if key not in chosen or rank(record) > rank(chosen[key]):
-            chosen[key] = record
-    used = Counter(_run(r) for r in chosen.values())
     main: dict[tuple[str, str], str] = {}
-    for (model, method, sid), _count in used.most_common():
-        main.setdefault((model, method), sid)
-    other: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for model, method, sid in tasks_of:
-        if (model, method, sid) not in used:
-            other[(model, method)].add(sid)
-    # The main run is clear when it covers more cells than every setting competing with it for a cell;
-    # in a pure sweep (every setting on the same cells) there is no main run.
-    clear = {}
-    for (model, method), main_sid in main.items():
-        main_run = (model, method, main_sid)
-        rivals = [
-            run
-            for run in tasks_of
-            if run[:2] == (model, method) and run != main_run and tasks_of[run] & tasks_of[main_run]
-        ]
-        clear[(model, method)] = all(coverage[run] < coverage[main_run] for run in rivals)
-    return Selection(chosen, main, dict(other), clear)
+    extra: dict[tuple[str, str], list[str]] = {}
+    other: dict[tuple[str, str], set[str]] = {}
+    clear: dict[tuple[str, str], bool] = {}
+    for (model, method), runs in runs_of.items():
+        runs.sort(key=lambda run: (-len(by_run[run]), first_date[run], run[2]))
+        main_run = runs[0]
+        size = len(by_run[main_run])
+        main[(model, method)] = main_run[2]
+        for task, record in by_run[main_run].items():
+            chosen[(model, method, task)] = record
+        tied = [run for run in runs[1:] if len(by_run[run]) == size]
+        if tied:
+            extra[(model, method)] = [run[2] for run in tied]
+        rest = {run[2] for run in runs[1:] if len(by_run[run]) < size}
+        if rest:
+            other[(model, method)] = rest
+        # The main run is clear when it covers more cells than every setting competing with it for a cell;
+        # in a pure sweep (every setting on the same cells) there is no main run.
+        rivals = [run for run in runs[1:] if set(by_run[run]) & set(by_run[main_run])]
+        clear[(model, method)] = all(len(by_run[run]) < size for run in rivals)
+    return Selection(chosen, main, other, clear, extra, dict(by_run))

@@ -17,6 +17,7 @@ from pathlib import Path
 from prom_bench.errors import UserError
 from prom_bench.fileio import write_text_atomic
 from prom_bench.report.cells import ALL_CELLS, BENCH_LABEL, method_label, models_in, select
+from prom_bench.report.prepare import prepare
 from prom_bench.report.render import to_html
 from prom_bench.report.tables import build_tables, ci_table
 
@@ -81,7 +82,7 @@ def results_chart(records: list[dict]) -> bytes | None:
                 if value is not None:  # a missing cell gets no bar, not a zero bar
                     xs.append(j + (i - (len(methods) - 1) / 2) * width)
                     heights.append(value)
-            ax.bar(xs, heights, width=width, label=method_label(method))
+            ax.bar(xs, heights, width=width, label=method_label(method, model))
         ax.set_xticks(range(len(cells)))
         ax.set_xticklabels(
             [f"{BENCH_LABEL[c.benchmark]}\n{c.lang} ({'F1' if 'f1' in c.metrics else 'acc'})" for c in cells],
@@ -141,13 +142,15 @@ def build_report(
     interference_dir: Path | None = None,
     compare: str | None = "paper",
     title: str = "prom-bench report",
+    include_limited: bool = False,
 ) -> str:
-    """The whole page as one HTML string."""
-    tables = build_tables(records, "all", compare=compare)
-    ci = ci_table(select(records))
-    chart = results_chart(records)
+    """The whole page as one HTML string (smoke tests left out unless ``include_limited``, as in the tables)."""
+    tables = build_tables(records, "all", compare=compare, include_limited=include_limited)
+    shown = prepare(records, include_limited=include_limited).records
+    ci = ci_table(select(shown))
+    chart = results_chart(shown)
     models = ", ".join(models_in(records))
-    methods = ", ".join(sorted({method_label(r["method"]) for r in records}))
+    methods = ", ".join(sorted({method_label(r["method"], r["model"]) for r in records}))
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     body = [
         f"<h1>{html.escape(title)}</h1>",

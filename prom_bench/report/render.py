@@ -1,7 +1,13 @@
 """Renderers for ``Table``: rich (terminal), markdown, csv, latex and html.
 
 Numbers print with one decimal, rounded half up like the paper; ``*`` marks lambda = 0, ``†`` an
-average over only some cells; a missing entry prints as ``–`` (empty in csv, ``--`` in LaTeX), never 0.
+average over only some cells, ``‡`` a smoke test (``--limit``); over several seeds an entry reads
+``mean ±sd (n=k)``. A missing entry prints as ``–`` (``--`` in LaTeX), never 0.
+
+The machine formats (csv, json) hold plain numbers only: a score column is a float column, and each flag
+that occurs in a table gets its own column beside the score (``<column> sd``, ``<column> seeds``,
+``<column> lambda0``, ``<column> partial``, ``<column> limited``), with ``model`` and ``method_id`` (the
+canonical method name) beside the row label, so ``pandas.read_csv`` reads every score as a number.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 from decimal import ROUND_HALF_UP, Decimal
 
 from rich.console import Console, Group
@@ -19,7 +26,7 @@ from prom_bench.errors import unknown
 from prom_bench.report.bootstrap import DEFAULT_RESAMPLES
 from prom_bench.report.tables import Table, Value, build_tables
 
-FORMATS = ("rich", "markdown", "csv", "latex", "html")
+FORMATS = ("rich", "markdown", "csv", "json", "latex", "html")
 MISSING = "–"
 
 
@@ -32,8 +39,12 @@ def show(value: Value, missing: str = MISSING) -> str:
     """The text of one entry."""
     if value.missing:
         return missing
-    text = value.text if value.number is None else fmt_number(value.number)
-    return text + ("*" if value.star else "") + ("†" if value.partial else "")
+    text = value.text if value.text is not None else fmt_number(value.number)
+    if value.sd is not None:
+        text += f" ±{fmt_number(value.sd)}"
+    if value.seeds is not None and value.seeds > 1:
+        text += f" (n={value.seeds})"
+    return text + ("*" if value.star else "") + ("†" if value.partial else "") + ("‡" if value.limited else "")
 
 
 # --------------------------------------------------------------------------------------------------- rich
@@ -83,13 +94,73 @@ def to_markdown(table: Table) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- csv
+# Flag columns of the machine formats: suffix -> how a Value gives it (only those present in a table appear).
+_FLAGS = (
+    ("sd", lambda v: v.sd, lambda v: v.sd is not None),
+    ("seeds", lambda v: v.seeds, lambda v: v.seeds is not None and v.seeds > 1),
+    ("lambda0", lambda v: v.star, lambda v: v.star),
+    ("partial", lambda v: v.partial, lambda v: v.partial),
+    ("limited", lambda v: v.limited, lambda v: v.limited),
+)
+
+
+def machine_rows(table: Table) -> tuple[list[str], list[list]]:
+    """Header and rows of the machine formats: plain numbers, flags in columns of their own."""
+    names = table.flat_columns()
+    flags = [
+        [(suffix, get) for suffix, get, present in _FLAGS if any(present(row.values[i]) for row in table.rows)]
+        for i in range(len(names))
+    ]
+    header = [table.stub, "model", "method_id"]
+    for name, extra in zip(names, flags):
+        header += [name, *(f"{name} {suffix}" for suffix, _ in extra)]
+    rows = []
+    for row in table.rows:
+        line: list = [row.label, row.model, row.method]
+        for value, extra in zip(row.values, flags):
+            line.append(_plain(value))
+            for suffix, get in extra:
+                got = get(value)
+                line.append(bool(got) if suffix in ("lambda0", "partial", "limited") else got)
+        rows.append(line)
+    return header, rows
+
+
+def _plain(value: Value):
+    """A number as a number, a text as a text, missing as None (an empty csv cell, a JSON null)."""
+    if value.number is not None:
+        return float(value.number) if not float(value.number).is_integer() or value.seeds else _int(value.number)
+    return value.text
+
+
+def _int(number: float):
+    return int(number) if float(number).is_integer() else float(number)
+
+
 def to_csv(table: Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([table.stub, *table.flat_columns()])
-    for row in table.rows:
-        writer.writerow([row.label, *(show(v, missing="") for v in row.values)])
+    header, rows = machine_rows(table)
+    writer.writerow(header)
+    for line in rows:
+        writer.writerow(["" if cell is None else cell for cell in line])
     return buffer.getvalue()
+
+
+def to_json_data(table: Table) -> dict:
+    header, rows = machine_rows(table)
+    return {
+        "key": table.key,
+        "title": table.title,
+        "caption": table.caption,
+        "notes": list(table.notes),
+        "columns": header,
+        "rows": [dict(zip(header, line)) for line in rows],
+    }
+
+
+def to_json(tables: list[Table]) -> str:
+    return json.dumps([to_json_data(t) for t in tables], ensure_ascii=False, indent=1) + "\n"
 
 
 # -------------------------------------------------------------------------------------------------- latex
@@ -109,6 +180,8 @@ _LATEX = {
     "α": r"$\alpha$",
     "λ": r"$\lambda$",
     "†": r"$^\dagger$",
+    "‡": r"$^\ddagger$",
+    "±": r"$\pm$",
     "*": r"$^*$",
 }
 
@@ -201,6 +274,8 @@ def render(tables: list[Table], fmt: str = "rich") -> str:
         raise unknown("format", fmt, FORMATS)
     if fmt == "rich":
         return rich_text(tables)
+    if fmt == "json":
+        return to_json(tables)
     if fmt == "csv" and len(tables) > 1:
         return "\n".join(f"# {t.title}\n{to_csv(t)}" for t in tables)
     return "\n".join(_RENDERERS[fmt](t) for t in tables)
@@ -216,6 +291,7 @@ def render_tables(
     lang: str | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    include_limited: bool = False,
 ) -> str:
     """The paper's tables from ``records``, as text in ``fmt`` (rich gives plain text; see ``tables_renderable``).
 
@@ -231,7 +307,14 @@ def render_tables(
         raise unknown("format", fmt, FORMATS)
     return render(
         build_tables(
-            records, table, compare=compare, significant=significant, lang=lang, resamples=resamples, seed=seed
+            records,
+            table,
+            compare=compare,
+            significant=significant,
+            lang=lang,
+            resamples=resamples,
+            seed=seed,
+            include_limited=include_limited,
         ),
         fmt,
     )

@@ -30,6 +30,7 @@ from prom_bench.report.cells import (
     models_in,
     select,
 )
+from prom_bench.report.prepare import differences, prepare
 from prom_bench.report.winloss import count_vs_baseline
 from prom_bench.results import latest_records
 
@@ -42,9 +43,12 @@ class Value:
     """One table entry: a number (percent, shown with one decimal) or a text; neither means missing."""
 
     number: float | None = None
-    text: str | None = None
+    text: str | None = None  # shown instead of the number by the human formats (e.g. "8/11"); csv keeps the number
     star: bool = False  # lambda = 0 for this cell (the paper's asterisk)
     partial: bool = False  # an average over only some of the cells (marked with a dagger)
+    sd: float | None = None  # standard deviation over seeds (None: one seed)
+    seeds: int | None = None  # how many seeds the number is the mean of (None: not a score)
+    limited: bool = False  # a smoke test (--limit) stands behind the number (marked with a double dagger)
 
     @property
     def missing(self) -> bool:
@@ -56,6 +60,9 @@ class Row:
     label: str
     values: list[Value]
     source: str = "run"  # "run" or "paper" (a --compare row)
+    model: str = ""
+    method: str = ""
+    settings_id: str = ""
 
 
 @dataclass
@@ -103,31 +110,78 @@ def parse_table(table: str) -> list[str]:
     raise UserError(f"unknown table '{table}'; valid: 1, 2, 3, 4, all")
 
 
-def _row_label(model: str, method: str, several_models: bool, paper_row: bool = False) -> str:
-    label = method_label(method)
+def _row_label(model: str, method: str, several_models: bool, paper_row: bool = False, variant: str = "") -> str:
     if paper_row:
-        return f"paper: {label}"
+        return f"paper: {method_label(method, PAPER_MODEL)}"
+    label = method_label(method, model) + (f" [{variant}]" if variant else "")
     return f"{model} · {label}" if several_models else label
 
 
-def _mean(values: list[float | None], total: int) -> Value:
-    present = [v for v in values if v is not None]
+def _variant(selection: Selection, model: str, method: str, settings_id: str) -> str:
+    """What sets a run apart from its method's other shown runs (e.g. ``lora_r=2``); '' when alone."""
+    runs = selection.runs(model, method)
+    if len(runs) < 2:
+        return ""
+    mine = selection.settings_of(model, method, settings_id)
+    others = [selection.settings_of(model, method, sid) for sid in runs if sid != settings_id]
+    keys = sorted({k for o in others for k in set(o) | set(mine) if repr(o.get(k)) != repr(mine.get(k))})
+    return ", ".join(f"{k}={_fmt_setting(mine.get(k)) or '–'}" for k in keys) or settings_id
+
+
+def score_value(record: dict | None, metric: str) -> Value:
+    """One cell's entry from an (aggregate) record: mean over seeds, sd, seed count, flags."""
+    if record is None or record["metrics"].get(metric) is None:
+        return Value()
+    sd = (record.get("metrics_sd") or {}).get(metric)
+    return Value(
+        float(record["metrics"][metric]),
+        star=lambda_zero(record),
+        sd=sd,
+        seeds=record.get("n_seeds") or 1,
+        limited=bool(record.get("limited")),
+    )
+
+
+def _mean(cell_records: list[dict | None], metric: str, total: int) -> Value:
+    """The average over the cells present; its sd over seeds when every cell has the same seeds."""
+    present = [r for r in cell_records if r is not None and r["metrics"].get(metric) is not None]
     if not present:
         return Value()
-    return Value(sum(present) / len(present), partial=len(present) < total)
+    mean = sum(float(r["metrics"][metric]) for r in present) / len(present)
+    seed_sets = {tuple(sorted(map(str, r.get("seeds") or [None]))) for r in present}
+    sd, seeds = None, min(r.get("n_seeds") or 1 for r in present)
+    if len(seed_sets) == 1 and seeds > 1:
+        import statistics
+
+        per_seed: dict[str, list[float]] = {}
+        for record in present:
+            for sub in record["seed_records"]:
+                per_seed.setdefault(str(sub.get("seed")), []).append(float(sub["metrics"][metric]))
+        sd = statistics.stdev(sum(v) / len(v) for v in per_seed.values())
+    return Value(
+        mean,
+        partial=len(present) < total,
+        sd=sd,
+        seeds=seeds,
+        limited=any(r.get("limited") for r in present),
+    )
 
 
-def _score_rows(selection: Selection, model: str, method: str, cells: tuple[Cell, ...], label: str, source: str) -> Row:
+def _score_rows(
+    selection: Selection,
+    model: str,
+    method: str,
+    cells: tuple[Cell, ...],
+    label: str,
+    source: str,
+    settings_id: str | None = None,
+) -> Row:
     values: list[Value] = []
-    per_metric: dict[str, list[float | None]] = {m: [] for m in cells[0].metrics}
-    for cell in cells:
-        record = selection.get(model, method, cell.task)
-        for metric in cell.metrics:
-            number = None if record is None else record["metrics"].get(metric)
-            per_metric[metric].append(number)
-            values.append(Value(number, star=record is not None and number is not None and lambda_zero(record)))
-    values.extend(_mean(per_metric[m], len(cells)) for m in cells[0].metrics)
-    return Row(label, values, source)
+    records = [selection.get(model, method, cell.task, settings_id) for cell in cells]
+    for cell, record in zip(cells, records):
+        values.extend(score_value(record, metric) for metric in cell.metrics)
+    values.extend(_mean(records, m, len(cells)) for m in cells[0].metrics)
+    return Row(label, values, source, model, method, settings_id or selection.main_settings.get((model, method), ""))
 
 
 def _compare_selection(compare: str | None) -> Selection | None:
@@ -158,7 +212,11 @@ def _score_table(key: str, cells: tuple[Cell, ...], selection: Selection, paper_
         for method in selection.methods(model):
             if not any(selection.get(model, method, c.task) for c in cells):
                 continue
-            table.rows.append(_score_rows(selection, model, method, cells, _row_label(model, method, several), "run"))
+            for sid in selection.runs(model, method):
+                if not any(selection.get(model, method, c.task, sid) for c in cells):
+                    continue
+                label = _row_label(model, method, several, variant=_variant(selection, model, method, sid))
+                table.rows.append(_score_rows(selection, model, method, cells, label, "run", sid))
             if (
                 paper_sel is not None
                 and model != PAPER_MODEL
@@ -174,22 +232,49 @@ def _score_table(key: str, cells: tuple[Cell, ...], selection: Selection, paper_
                         "paper",
                     )
                 )
+    table.caption += _model_caption(models)
     table.caption += " *: λ = 0 (regulation found no English pivot for the language). –: no record."
-    if any(v.partial for row in table.rows for v in row.values):
-        table.caption += f" †: average over the cells present only (the full average needs all {len(cells)})."
+    table.caption += _flags_caption(table, len(cells))
     if any(row.source == "paper" for row in table.rows):
         table.caption += f" 'paper:' rows are the paper's {PAPER_MODEL} numbers."
-    for (model, method), ids in sorted(selection.other_settings.items()):
-        why = (
-            "the ones covering the most cells"
-            if selection.main_is_clear.get((model, method))
-            else "a tie on cells covered: the latest of the tied"
-        )
-        table.notes.append(
-            f"{model} · {method_label(method)}: {len(ids)} more setting(s) on record, shown in Table 4; "
-            f"this table uses settings {selection.main_settings.get((model, method), '?')} ({why})."
-        )
+    table.notes.extend(_other_settings_notes(selection))
     return table
+
+
+def _model_caption(models: list[str]) -> str:
+    ours = [m for m in models if m != PAPER_MODEL]
+    return f" Model{'s' if len(ours) > 1 else ''}: {', '.join(ours)}." if ours else ""
+
+
+def _flags_caption(table: Table, cells: int) -> str:
+    values = [v for row in table.rows for v in row.values]
+    text = ""
+    if any(v.sd is not None for v in values):
+        text += " Entries m ±s (n=k): mean and sample standard deviation over k seeds."
+    if any(v.partial for v in values):
+        text += f" †: average over the cells present only (the full average needs all {cells})."
+    if any(v.limited for v in values):
+        text += " ‡: a smoke test (evaluated on the first --limit items only), not a result."
+    return text
+
+
+def _other_settings_notes(selection: Selection) -> list[str]:
+    """Each run not shown as a row, named by the settings in which it differs from the row's run."""
+    notes = []
+    for (model, method), ids in sorted(selection.other_settings.items()):
+        main = selection.main_settings.get((model, method), "?")
+        main_settings = selection.settings_of(model, method, main)
+        described = []
+        for sid in sorted(ids):
+            own = selection.by_run.get((model, method, sid), {})
+            cells = sorted(t for t, r in own.items() if not lambda_zero(r)) or sorted(own)
+            diff = "; ".join(differences(main_settings, selection.settings_of(model, method, sid))) or sid
+            described.append(f"{diff} (on {', '.join(cells)})")
+        notes.append(
+            f"{model} · {method_label(method, model)}: {len(ids)} more setting(s) on record, covering fewer cells, "
+            f"shown in Table 4 where it sweeps PROM: " + " | ".join(described)
+        )
+    return notes
 
 
 def _table3(selection: Selection, paper_sel: Selection | None, significant: bool, resamples: int, seed: int) -> Table:
@@ -199,7 +284,7 @@ def _table3(selection: Selection, paper_sel: Selection | None, significant: bool
     show_paper = paper_sel is not None or PAPER_MODEL in models
     if show_paper:
         printed = paper.paper_table3()
-    columns = [f"lose to {BASELINE}", f"wins {BASELINE}", "neither"]
+    columns = [f"lose to {BASELINE}", f"wins {BASELINE}", "neither", "compared"]
     if show_paper:
         columns += ["paper: lose", "paper: win"]
     columns.append("note")
@@ -216,10 +301,16 @@ def _table3(selection: Selection, paper_sel: Selection | None, significant: bool
         )
     else:
         rule += " Compared on the stored scores (the paper's own one-decimal numbers for its records)."
+    rule += (
+        " Over several seeds a cell compares the means over seeds (and the bootstrap resamples items, the same"
+        " draw for every seed, i.e. it bootstraps the per-item means over seeds)."
+    )
     caption = (
-        f"Wins and losses against {method_label(BASELINE)} over the {len(ALL_CELLS)} cells of Tables 1-2. "
+        f"Wins and losses against {method_label(BASELINE, models[0] if models else PAPER_MODEL)} over the "
+        f"{len(ALL_CELLS)} cells of Tables 1-2. "
         + rule
         + " Counts read k/m: k cells of the m compared."
+        + _model_caption(models)
     )
     table = Table(
         "3", "Table 3: wins and losses against t+e" + (" (significant only)" if significant else ""), caption, columns
@@ -230,18 +321,26 @@ def _table3(selection: Selection, paper_sel: Selection | None, significant: bool
         if model == PAPER_MODEL:  # the paper prints counts for methods whose cells it never prints
             methods += [m for m in paper_counts if m not in methods]
         for method in sorted(methods, key=method_rank):
-            table.rows.append(
-                _table3_row(
+            for sid in selection.runs(model, method) or [None]:
+                row = _table3_row(
                     selection,
                     model,
                     method,
-                    _row_label(model, method, several),
+                    _row_label(model, method, several, variant=_variant(selection, model, method, sid or "")),
                     printed if show_paper else None,
                     significant,
                     resamples,
                     seed,
+                    sid,
                 )
-            )
+                row.model, row.method, row.settings_id = model, method, sid or ""
+                table.rows.append(row)
+    if any(
+        selection.get(m, BASELINE, c.task) and selection.get(m, BASELINE, c.task).get("limited")
+        for m in models
+        for c in ALL_CELLS
+    ):
+        table.caption += " ‡ in the note: smoke tests (--limit) are among the compared records."
     if not table.rows:
         table.notes.append("no records to compare")
     return table
@@ -256,14 +355,15 @@ def _table3_row(
     significant: bool,
     resamples: int,
     seed: int,
+    settings_id: str | None = None,
 ) -> Row:
     """Computed counts, the paper's printed counts when ``printed``, and a note on what differs or is missing."""
     notes: list[str] = []
     has_baseline = any(selection.get(model, BASELINE, c.task) for c in ALL_CELLS)
-    has_records = any(selection.get(model, method, c.task) for c in ALL_CELLS)
+    has_records = any(selection.get(model, method, c.task, settings_id) for c in ALL_CELLS)
     count = None
     if not has_baseline or not has_records:
-        values = [Value(), Value(), Value()]
+        values = [Value(), Value(), Value(), Value()]
         notes.append(
             f"no {BASELINE} records"
             if not has_baseline
@@ -272,9 +372,31 @@ def _table3_row(
             else "no records"
         )
     else:
-        count = count_vs_baseline(selection, model, method, significant=significant, resamples=resamples, seed=seed)
+        count = count_vs_baseline(
+            selection, model, method, significant=significant, resamples=resamples, seed=seed, settings_id=settings_id
+        )
         m = count.compared
-        values = [Value(text=f"{count.losses}/{m}"), Value(text=f"{count.wins}/{m}"), Value(text=str(count.neither))]
+        values = [
+            Value(count.losses, text=f"{count.losses}/{m}"),
+            Value(count.wins, text=f"{count.wins}/{m}"),
+            Value(count.neither, text=str(count.neither)),
+            Value(m, text=str(m)),
+        ]
+        limited = [
+            c.task
+            for c in ALL_CELLS
+            if any(
+                (r := selection.get(model, x, c.task, sid)) is not None and r.get("limited")
+                for x, sid in ((method, settings_id), (BASELINE, None))
+            )
+        ]
+        if limited:
+            notes.append(f"‡ {len(limited)} cells from smoke tests (--limit)")
+        seeds = {
+            r.get("n_seeds") or 1 for c in ALL_CELLS for r in [selection.get(model, method, c.task, settings_id)] if r
+        }
+        if max(seeds, default=1) > 1:
+            notes.append(f"on means over {'/'.join(map(str, sorted(seeds)))} seeds")
         if count.missing:
             notes.append(f"{len(count.missing)} of {len(ALL_CELLS)} cells missing")
         if count.untestable:
@@ -283,7 +405,9 @@ def _table3_row(
         pc = printed.get("counts", {}).get(method)
         total = printed.get("cells", len(ALL_CELLS))
         values += (
-            [Value(text=f"{pc['lose']}/{total}"), Value(text=f"{pc['win']}/{total}")] if pc else [Value(), Value()]
+            [Value(pc["lose"], text=f"{pc['lose']}/{total}"), Value(pc["win"], text=f"{pc['win']}/{total}")]
+            if pc
+            else [Value(), Value()]
         )
         if pc and model == PAPER_MODEL and count is not None:  # the same model: the counts must agree
             if count.compared < total:
@@ -305,21 +429,24 @@ def ci_table(selection: Selection, *, resamples: int = DEFAULT_RESAMPLES, seed: 
             if method == BASELINE:
                 continue
             count = count_vs_baseline(selection, model, method, intervals=True, resamples=resamples, seed=seed)
+            method_label_ = _row_label(model, method, several)
             for cell in ALL_CELLS:
                 for diff in count.differences.get(cell.task, []):
                     sign = {1: "better", -1: "worse", 0: "not significant"}[diff.sign]
                     rows.append(
                         Row(
-                            _row_label(model, method, several),
+                            method_label_,
                             [
                                 Value(text=f"{BENCH_LABEL[cell.benchmark]} {cell.lang}"),
                                 Value(text=METRIC_LABEL[diff.metric]),
                                 Value(diff.diff),
                                 Value(diff.low),
                                 Value(diff.high),
-                                Value(text=str(diff.n)),
+                                Value(diff.n, text=str(diff.n)),
                                 Value(text=sign),
                             ],
+                            model=model,
+                            method=method,
                         )
                     )
     if not rows:
@@ -327,11 +454,19 @@ def ci_table(selection: Selection, *, resamples: int = DEFAULT_RESAMPLES, seed: 
     return Table(
         "3-ci",
         f"Differences against {BASELINE} (95% paired bootstrap)",
-        f"Method minus {method_label(BASELINE)} in points, with the percentile interval of {resamples} "
-        "bootstrap resamples of the items both systems answered (paired by doc_id).",
+        f"Method minus {BASELINE} in points, with the percentile interval of {resamples} "
+        "bootstrap resamples of the items both systems answered (paired by doc_id; over several seeds, "
+        "each item's score is its mean over seeds).",
         ["cell", "metric", "diff", "low", "high", "items", "verdict"],
         rows=rows,
     )
+
+
+def _setting_value(value) -> Value:
+    """A setting as an entry: the number for machine formats, its own short text for people (24, not 24.0)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Value(float(value), text=_fmt_setting(value))
+    return Value(text=_fmt_setting(value))
 
 
 def _fmt_setting(value) -> str:
@@ -361,7 +496,7 @@ def _sweep_lang(records: list[dict]) -> str | None:
 
 
 def _table4(records: list[dict], selection: Selection, lang: str | None, compare: str | None) -> Table:
-    latest = latest_records(records)
+    latest = latest_records(records)  # already prepared (aggregated over seeds) by build_tables
     lang = lang or _sweep_lang(latest) or "th"
     if lang not in LANGUAGES:
         raise UserError(f"unknown language '{lang}' for Table 4; valid: {', '.join(LANGUAGES)}")
@@ -429,29 +564,24 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
                 continue
             runs = by_run[(method, sid)]
             settings = next(iter(runs.values()))["settings"]
-            label = method_label(method)
+            label = method_label(method, model)
             if is_pivot_method(method) and sel.main_is_clear.get((model, method)):
                 diff = varied(method, settings)
                 symbols = [sym for _, sym in SWEEP_KEYS] + extra_keys
                 label += " (main)" if not diff else ": " + ", ".join(symbols[i] for i in diff) + " varied"
             label = f"{prefix}{model} · {label}" if several and not prefix else f"{prefix}{label}"
             values = [
-                Value(text=_fmt_setting(settings.get(k)) if is_pivot_method(method) else "") for k, _ in SWEEP_KEYS
+                _setting_value(settings.get(k)) if is_pivot_method(method) else Value(text="") for k, _ in SWEEP_KEYS
             ]
-            values += [Value(text=_fmt_setting(settings.get(k))) for k in extra_keys]
+            values += [_setting_value(settings.get(k)) for k in extra_keys]
             for cell in cells:
                 record = runs.get(cell.task)
-                values += [
-                    Value(
-                        None if record is None else record["metrics"].get(m),
-                        star=record is not None and lambda_zero(record),
-                    )
-                    for m in cell.metrics
-                ]
-            table.rows.append(Row(label, values, source))
+                values += [score_value(record, m) for m in cell.metrics]
+            table.rows.append(Row(label, values, source, model, method, sid))
 
     for model in models:
         add_rows(on_lang, selection, model, "", "run")
+    table.caption += _model_caption(models) + _flags_caption(table, len(cells))
     if compare == "paper" and PAPER_MODEL not in models:
         paper_recs = [r for r in paper.paper_records() if r["lang"] == lang]
         if paper_recs:
@@ -470,6 +600,7 @@ def build_tables(
     lang: str | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    include_limited: bool = False,
 ) -> list[Table]:
     """Tables 1-4 (or one of them) from records, as data.
 
@@ -481,8 +612,11 @@ def build_tables(
             intervals follows it.
         lang: the language of Table 4 (default: the one with the most pivot-method settings).
         resamples, seed: of the bootstrap.
+        include_limited: also show smoke tests (``--limit`` records), flagged ‡ (see ``prepare``).
     """
     keys = parse_table(table)
+    prepared = prepare(records, include_limited=include_limited)
+    records = prepared.records
     selection = select(records)
     paper_sel = _compare_selection(compare)
     out: list[Table] = []
@@ -499,4 +633,6 @@ def build_tables(
                     out.append(ci)
         else:
             out.append(_table4(records, selection, lang, compare))
+    for built in out:
+        built.notes[:0] = prepared.notes
     return out

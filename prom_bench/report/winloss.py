@@ -69,15 +69,19 @@ def count_vs_baseline(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     baseline: str = BASELINE,
+    settings_id: str | None = None,
 ) -> Count:
     """Wins/losses of ``method`` against ``baseline`` for one model over ``cells``.
 
     Bootstrap intervals are computed for the cells with paired samples when ``significant`` (they decide
-    the count) or ``intervals`` (they are only reported).
+    the count) or ``intervals`` (they are only reported). ``settings_id`` picks one of the method's runs
+    (default: its main run); the baseline is always its main run. Aggregate records (several seeds) are
+    compared on their means over seeds, and bootstrapped on their per-item means over seeds.
     """
     count = Count(method)
     for cell in cells:
-        ours, theirs = selection.get(model, method, cell.task), selection.get(model, baseline, cell.task)
+        ours = selection.get(model, method, cell.task, settings_id)
+        theirs = selection.get(model, baseline, cell.task)
         if ours is None or theirs is None:
             count.missing.append(cell.task)
             continue

@@ -29,9 +29,9 @@ def test_table_defaults_to_leaderboards_results(cli, tmp_path, fixture_runs):
     shutil.copytree(fixture_runs, tmp_path / "leaderboards" / "results")
     result = cli("table", "--table", "2", "--format", "csv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (
-        result.stdout.splitlines()[0]
-        == "method,MGSM accuracy sw,MGSM accuracy th,MGSM accuracy bn,MGSM accuracy te,MGSM accuracy avg"
+    assert result.stdout.splitlines()[0] == (
+        "method,model,method_id,MGSM accuracy sw,MGSM accuracy th,MGSM accuracy bn,MGSM accuracy te,"
+        "MGSM accuracy avg,MGSM accuracy avg partial"
     )
 
 
@@ -84,7 +84,7 @@ def test_installed_console_script(tmp_path, paper_dir):
         cwd=tmp_path,
     )
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.splitlines()[1].startswith("PROM,0/11,8/11,3,0/11,9/11,")
+    assert ok.stdout.splitlines()[1].startswith("PROM,LLaMA2-7B,prom,0,8,3,11,0,9,")
     bad = subprocess.run(
         [str(script), "table", str(paper_dir), "--table", "9"],
         capture_output=True,
@@ -93,3 +93,15 @@ def test_installed_console_script(tmp_path, paper_dir):
         cwd=tmp_path,
     )
     assert bad.returncode == 2 and bad.stderr.strip() == "error: unknown table '9'; valid: 1, 2, 3, 4, all"
+
+
+def test_export_writes_a_long_table_and_rejects_other_suffixes(cli, tmp_path, fixture_runs):
+    import csv
+
+    ok = cli("export", fixture_runs, "--out", tmp_path / "results.csv")
+    assert ok.returncode == 0, ok.stderr
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert {"model", "method", "task", "settings_id", "seed", "limited", "metric", "value"} <= set(rows[0])
+    bad = cli("export", fixture_runs, "--out", tmp_path / "results.xlsx")
+    assert bad.returncode == 2 and "must end in .csv or .parquet" in bad.stderr
+    assert not (tmp_path / "results.xlsx").exists()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # test_lm_eval_files reuses test_lm_eval_plain's runner
+
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = ROOT / "tasks"
 FIXTURE_DATA = ROOT / "tests" / "fixtures" / "tasks" / "data"
@@ -34,3 +36,20 @@ def loaders():
 def fixture_data() -> Path:
     """The MLQA and IndicQA fixtures (tests/fixtures/tasks/data), in the upstream layout."""
     return FIXTURE_DATA
+
+
+@pytest.fixture
+def cli_main(monkeypatch, capsys):
+    """``prom-bench ARGS`` in-process: returns (exit code, stdout)."""
+    from prom_bench.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
+        return code, capsys.readouterr().out
+
+    return run

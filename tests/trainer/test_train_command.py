@@ -45,6 +45,11 @@ def test_trains_the_mixture_method_in_process(tmp_path, capsys):
     config = json.loads((tmp_path / "out" / "train_config.json").read_text())
     assert config["objective"] == "pivot" and config["max_steps"] == 1  # the method came from stats.json
     assert (tmp_path / "out" / "adapter" / "adapter_model.safetensors").is_file()
+    # the weights say what they are, and the training left its history
+    card = json.loads((tmp_path / "out" / "adapter" / "card.json").read_text())
+    assert card["method"] == "prom" and card["kind"] == "LoRA adapter" and card["settings"]["max_steps"] == 1
+    assert "base_model: tiny-llama" in (tmp_path / "out" / "adapter" / "README.md").read_text()
+    assert len((tmp_path / "out" / "train_log.jsonl").read_text().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -162,6 +162,9 @@ def test_resume_after_an_interruption_reproduces_the_uninterrupted_weights(tiny_
     assert sorted(p.name for p in (tmp_path / "resumed" / "checkpoints").iterdir()) == ["step-2"]
     resumed = train(cfg, tiny_path, examples, tmp_path / "resumed", progress=lambda r: None)
     assert [r["step"] for r in resumed.history] == [3, 4, 5]
+    # the per-step log of the resumed run holds every step once, as the uninterrupted run's does
+    logged = [json.loads(line)["step"] for line in (tmp_path / "resumed" / "train_log.jsonl").read_text().splitlines()]
+    assert logged == [1, 2, 3, 4, 5]
     assert [r["loss"] for r in resumed.history] == [r["loss"] for r in whole.history[2:]]
     assert_same_weights(adapter_weights(resumed.adapter_path), adapter_weights(whole.adapter_path), exact=True)
     checkpoint = tmp_path / "resumed" / "checkpoints" / "step-4"
