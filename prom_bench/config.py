@@ -45,6 +45,20 @@ class EvalConfig:
     batch_size: int = setting(8, help="generation batch size (the paper used 8)")
     max_gen_toks: int | None = setting(None, help="cap on generated tokens per answer (None = each task's own)")
 
+    def validate(self) -> None:
+        """Checks that need only the settings; one ``UserError`` line naming the bad value."""
+        for name in ("limit", "max_gen_toks"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UserError(f"setting 'eval.{name}' = {value} must be at least 1 (or null: no cap)")
+        if self.batch_size < 1:
+            raise UserError(f"setting 'eval.batch_size' = {self.batch_size} must be at least 1")
+        if self.data_dir not in (None, "demo", "hub") and not Path(self.data_dir).expanduser().is_dir():
+            raise UserError(
+                f"setting 'eval.data_dir' = '{self.data_dir}' is not a folder; give 'demo', 'hub' or a folder in "
+                "the upstream layout"
+            )
+
 
 def _section_types() -> dict[str, type]:
     # Imported here: these sections belong to other modules, which import config-free code only.
@@ -131,13 +145,32 @@ def build(raw: dict[str, Any]) -> RunConfig:
     }
     sections = {name: (types_ | {"eval": EvalConfig})[name](**values) for name, values in sections.items()}
     config = RunConfig(**top, **sections)
+    validate(config)
+    return config
+
+
+def validate(config: RunConfig) -> None:
+    """Every check that needs only the settings, section by section (each section's own ``validate``).
+
+    Runs whenever a config is built, so ``--dry-run`` and ``config`` reject what ``run`` would reject, before
+    any work. Checks that need the model are ``prom_bench.preflight``'s.
+    """
     config.methods = parse_methods(config.methods)
     config.langs = parse_langs(config.langs)
     if config.workers < 1:
         raise UserError(f"workers = {config.workers} must be at least 1")
     if config.regulation not in ("probe", "paper", "none"):
         raise unknown("regulation source", config.regulation, ("probe", "paper", "none"))
-    return config
+    for name in ("out", "results"):
+        if not str(getattr(config, name)).strip():
+            raise UserError(f"setting '{name}' is empty; give a folder")
+    try:  # the trainer never imports prom_bench, so its checks raise ValueError
+        config.train.validate()
+    except ValueError as exc:
+        raise UserError(f"train settings: {exc}") from None
+    config.data.validate()
+    config.eval.validate()
+    config.probe.validate()
 
 
 def fingerprint(obj: Any) -> str:
@@ -222,9 +255,13 @@ def _coerce_fields(cls: type, values: dict[str, Any], prefix: str) -> dict[str, 
     fields = {f.name: f for f in dataclasses.fields(cls) if cls is not RunConfig or f.name not in SECTIONS}
     hints = typing.get_type_hints(cls)
     out = {}
+    valid = [prefix + k for k in fields]
+    if cls is RunConfig:  # the sections' keys are valid too: name them, and where to see them all
+        valid += [f"{name}.<key>" for name in SECTIONS]
     for key, value in values.items():
         if key not in fields:
-            raise unknown("setting", prefix + key, [prefix + k for k in fields])
+            hint = " (every key: prom-bench config)" if cls is RunConfig else ""
+            raise UserError(str(unknown("setting", prefix + str(key), valid)) + hint)
         out[key] = _coerce(value, hints.get(key, Any), prefix + key)
     return out
 

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from prom_bench import languages, methods
 from prom_bench.config import RunConfig, fingerprint
+from prom_bench.errors import UserError
 from prom_bench.fileio import write_json_atomic
 from prom_bench.methods import S_E, Method
 from prom_bench.models import ModelRef, resolve
@@ -53,8 +54,11 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     Units run in ``config.workers`` processes (one thread each: on small CPUs two 1-thread workers give
     about 1.9x the throughput of one process); methods are the outer loop, so ``base`` finishes first.
     """
+    from prom_bench.preflight import check_run
+
     console = console or Console(stderr=True)
     _quiet()
+    check_run(config)  # every setting this model cannot run fails here, before any unit
     model = resolve(config.model)
     root = Path(config.out).resolve() / model.slug  # absolute: records point at their adapters
     units = [Unit(methods.get(m), lang) for m in config.methods for lang in config.langs]
@@ -310,7 +314,10 @@ def _train(
         examples = [
             json.loads(line) for line in (mixture_dir / "train.jsonl").read_text(encoding="utf-8").splitlines() if line
         ]
-        result = run_training(TrainConfig(**settings), model.path, examples, out, progress=report.train)
+        try:  # the trainer's one-line errors (a bad setting, a diverged run) are the user's to fix
+            result = run_training(TrainConfig(**settings), model.path, examples, out, progress=report.train)
+        except ValueError as exc:
+            raise UserError(f"training {out.name} failed: {exc}") from None
         weights = result.adapter_path or result.model_path
         _write_json(done, {"weights": str(weights), "steps": result.steps, "train_seconds": result.train_seconds})
     return Path(weights)

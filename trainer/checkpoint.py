@@ -23,7 +23,7 @@ MODEL_FILE = "model.safetensors"  # accelerate's name for the first prepared mod
 STATE_FILE = "trainer_state.json"
 CONFIG_FILE = "train_config.json"
 # Settings that may differ between a checkpoint and the run resuming it without changing the maths.
-RESUME_FREE = {"save_steps", "resume", "logging"}
+RESUME_FREE = {"save_steps", "resume", "logging", "trust_pickle_checkpoints"}
 
 
 def install_hooks(accelerator) -> None:

@@ -109,6 +109,13 @@ class TrainConfig:
     logging: str = field(
         default="none", metadata={"help": "experiment tracker through accelerate: none, tensorboard or wandb"}
     )
+    trust_pickle_checkpoints: bool = field(
+        default=False,
+        metadata={
+            "help": "resume from a checkpoint that holds pickle files (.pkl, .bin: accelerate's own format, used "
+            "under FSDP/DeepSpeed); unpickling runs code, so only for checkpoints you made yourself"
+        },
+    )
 
     def validate(self) -> None:
         """Checks that need only the config. Raises ``ValueError`` with one line."""
@@ -120,6 +127,13 @@ class TrainConfig:
         _choice("logging", self.logging, TRACKERS)
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"label_smoothing (alpha) {self.label_smoothing} is outside [0, 1)")
+        for name in ("pivot_layer", "label_smoothing", "pivot_weight", "lr", "weight_decay", "warmup_ratio", "epochs"):
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
+                raise ValueError(f"{name} {value} is not a finite number")
+        for name in ("lora_dropout", "max_grad_norm"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} {getattr(self, name)} is not a finite number")
         if not self.pivot_weight >= 0.0 or math.isinf(self.pivot_weight):
             raise ValueError(f"pivot_weight (lambda) {self.pivot_weight} must be a finite number >= 0")
         if isinstance(self.pivot_layer, bool) or not isinstance(self.pivot_layer, (int, float)):
@@ -148,6 +162,15 @@ class TrainConfig:
             raise ValueError(f"warmup_ratio {self.warmup_ratio} is outside [0, 1)")
         if not self.lr > 0:
             raise ValueError(f"lr {self.lr} must be > 0")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay {self.weight_decay} must be >= 0")
+        if self.max_grad_norm < 0:
+            raise ValueError(f"max_grad_norm {self.max_grad_norm} must be >= 0 (0 = no clipping)")
+        if self.lora_alpha <= 0:
+            raise ValueError(f"lora_alpha {self.lora_alpha} must be > 0")
+        for target in self.lora_target_modules:
+            if not isinstance(target, str) or not target.strip():
+                raise ValueError(f"lora_target_modules entry {target!r} is not a module name (e.g. q_proj)")
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ValueError(f"lora_dropout {self.lora_dropout} is outside [0, 1)")
         if self.lora and not self.lora_target_modules:

@@ -68,6 +68,9 @@ def run_command(
             raise UserError("'eval.limit' is given twice (--limit and --set eval.limit=...); give it once")
         overrides.append(f"eval.limit={limit}")
     config = cfg.load(preset, config_file, overrides, flags)
+    from prom_bench.preflight import check_run
+
+    check_run(config)  # the model-aware checks, --dry-run included
     if dry_run:
         _print_plan(Console(), config)
         return
@@ -115,7 +118,9 @@ def sweep_command(
         key, sep, values = item.partition("=")
         if not sep or not values or not key.startswith("train."):
             raise UserError(f"--grid '{item}' is not train.KEY=V1,V2,... (only training settings are swept)")
-        axes.append([f"{key}={v}" for v in values.split(",")])
+        axes.append([f"{key}={v.strip()}" for v in values.split(",") if v.strip()])
+        if not axes[-1]:
+            raise UserError(f"--grid '{item}' lists no values (e.g. --grid train.pivot_weight=0.1,0.3)")
     base = list(overrides or [])
     configs = [cfg.load(preset, config_file, base, {"methods": baseline, "langs": lang})]
     configs += [
@@ -123,7 +128,10 @@ def sweep_command(
         for combo in itertools.product(*axes)
     ]
     from prom_bench import pipeline
+    from prom_bench.preflight import check_run
 
+    for config in configs:  # every grid point is checked before the first one trains
+        check_run(config)
     records = []
     for i, config in enumerate(configs, 1):
         Console(stderr=True).print(f"[bold]sweep {i}/{len(configs)}[/]")

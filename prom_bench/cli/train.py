@@ -101,8 +101,10 @@ def train_command(
         train_cfg.validate()
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    from prom_bench.models import resolve
+    from prom_bench.models import peek_config, resolve, skeleton
+    from prom_bench.preflight import check_train
 
+    check_train(train_cfg, skeleton(peek_config(config.model)))  # before any file is written
     model_path = resolve(config.model).path
     out = out or Path("runs") / "train" / f"{mixture.resolve().name}-{method_name}"
     console = Console(stderr=True)

@@ -22,6 +22,7 @@ GOOGLE_ENDPOINT = "https://translation.googleapis.com/language/translate/v2"
 GOOGLE_KEY_ENV = "GOOGLE_TRANSLATE_API_KEY"
 DEFAULT_MT_MODEL = "facebook/nllb-200-distilled-600M"
 BACKENDS = ("google", "hf", "file")
+TRANSLATE_OPTIONS = ("model", "file", "endpoint", "key_env", "batch_size", "device")  # make_backend's options
 
 
 class GoogleTranslateBackend:
