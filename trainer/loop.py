@@ -131,8 +131,9 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
             cfg.per_device_batch_size
         )
     model, optimizer = accelerator.prepare(model, optimizer)
-    accelerator.register_for_checkpointing(scheduler)
-    checkpoint.install_hooks(accelerator)
+    if checkpoint.sharded(accelerator):  # shards are saved by accelerate's save_state (see checkpoint.py)
+        accelerator.register_for_checkpointing(scheduler)
+        checkpoint.install_hooks(accelerator)
 
     resolved = {
         **cfg.to_dict(),
@@ -147,7 +148,9 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
     checkpoints_dir = output_dir / "checkpoints"
     start = 0
     if cfg.resume and (found := checkpoint.latest(checkpoints_dir)) is not None:
-        start = checkpoint.restore(accelerator, found, resolved)
+        start = checkpoint.restore(
+            accelerator, found, resolved, model, optimizer, scheduler, trust_pickle=cfg.trust_pickle_checkpoints
+        )
     if cfg.logging != "none":
         accelerator.init_trackers("prom-bench", config={k: v for k, v in resolved.items() if not isinstance(v, list)})
 
@@ -195,13 +198,20 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
                 time.perf_counter() - began,
                 scheduler.get_last_lr()[0],
             )
+            if not math.isfinite(record["loss"]):  # every rank holds the reduced sums: all stop here together
+                raise ValueError(
+                    f"training diverged at step {step + 1}: the loss is {record['loss']} (lr {cfg.lr}: try a "
+                    "lower one); nothing was saved"
+                )
             history.append(record)
             reporter.update(record)
             if cfg.logging != "none":
                 accelerator.log({k: v for k, v in record.items() if v is not None and k != "total"}, step=step + 1)
             if cfg.save_steps and (step + 1) % cfg.save_steps == 0:
-                checkpoint.save(accelerator, checkpoints_dir, step + 1, resolved)
+                _check_weights(accelerator, params, step + 1, cfg)
+                checkpoint.save(accelerator, checkpoints_dir, step + 1, resolved, model, optimizer, scheduler)
 
+    _check_weights(accelerator, params, total_steps, cfg)
     adapter_path, full_path = _save_final(accelerator, model, tokenizer, output_dir, cfg, resolved)
     if cfg.logging != "none":
         accelerator.end_training()
@@ -219,6 +229,21 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
         config=resolved,
         history=history,
     )
+
+
+def _check_weights(accelerator, params, step: int, cfg: TrainConfig) -> None:
+    """Refuse to save non-finite weights (the last update can break them after a finite loss).
+
+    The verdict is reduced over ranks, so that under sharding (each rank holds a part) all ranks raise together.
+    """
+    bad = sum(int(not torch.isfinite(p.detach()).all()) for p in params)
+    device = accelerator.device
+    bad = int(accelerator.reduce(torch.tensor(float(bad), device=device), reduction="sum").item())
+    if bad:
+        raise ValueError(
+            f"training diverged by step {step}: {bad} trainable weight tensor(s) hold NaN or inf (lr {cfg.lr}: "
+            "try a lower one); nothing was saved"
+        )
 
 
 def _step_record(
