@@ -24,6 +24,7 @@ import functools
 import hashlib
 import importlib.metadata
 import json
+import math
 import os
 import re
 import subprocess
@@ -227,6 +228,27 @@ def _check(record: Mapping[str, Any], where: str) -> None:
     for name, value in record["metrics"].items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise UserError(f"corrupt result record {where}: metric '{name}' is {value!r}, not a number")
+        if value is not None and not math.isfinite(value):  # our writer never writes one (allow_nan=False)
+            raise UserError(f"corrupt result record {where}: metric '{name}' is {value}, not a finite number")
+    # A record the tables cannot place would be dropped without a word: refused instead, naming the file.
+    if record["method"] not in methods.METHODS:
+        raise UserError(
+            f"result record {where} has unknown method {record['method']!r}; valid: {', '.join(methods.METHODS)}"
+        )
+    if not isinstance(record["task"], str) or record["benchmark"] not in BENCHMARKS:
+        raise UserError(
+            f"result record {where} has task {record['task']!r} of unknown benchmark {record['benchmark']!r}; "
+            f"valid: {', '.join(BENCHMARKS)}"
+        )
+    try:
+        expected = benchmark_of(record["task"])
+    except UserError:
+        expected = None
+    if expected != record["benchmark"]:
+        raise UserError(
+            f"result record {where} has task {record['task']!r}, which is not a {record['benchmark']} task "
+            f"(tasks are named like prom_{record['benchmark']}_<lang>)"
+        )
 
 
 def record_path(results_dir: Path, record: Mapping[str, Any]) -> Path:
