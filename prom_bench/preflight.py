@@ -29,10 +29,21 @@ def check_run(config: RunConfig) -> None:
         objective = "pivot" if any(m.objective == "pivot" for m in trains) else "sft"
         check_train(dataclasses.replace(config.train, objective=objective), model)
     if regulated and config.regulation == "probe":
-        from prom_bench.probe import resolve_layer
-        from trainer.model import decoder_parts
+        _probe_layer(config.probe.layer, model)
 
-        resolve_layer(config.probe.layer, len(decoder_parts(model)[1]))
+
+def check_probe_layer(layer: float, model_spec: str) -> int:
+    """The probe's block n for this model, or one ``UserError`` line when the model has no such block."""
+    from prom_bench.models import peek_config, skeleton
+
+    return _probe_layer(layer, skeleton(peek_config(model_spec)))
+
+
+def _probe_layer(layer: float, model) -> int:
+    from prom_bench.probe import resolve_layer
+    from trainer.model import decoder_parts
+
+    return resolve_layer(layer, len(decoder_parts(model)[1]))
 
 
 def check_train(train, model) -> int | None:
