@@ -16,6 +16,10 @@ The stamp (UTC time, process id, random suffix) makes every write a new file, so
 the same moment cannot overwrite each other; readers keep the latest record of each key
 (``latest_records``). Every write goes to a hidden temp file in the same folder and is renamed into
 place, so a killed writer leaves no partial record (readers never look at hidden ``.tmp`` files).
+
+Reading checks each record and refuses, in one line naming the file, one the tables could not place or
+would misreport: a NaN or infinite metric, a method the registry does not know, a task outside the four
+benchmarks (or of another benchmark than it claims). Nothing is dropped without a word.
 """
 
 from __future__ import annotations
