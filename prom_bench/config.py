@@ -164,8 +164,13 @@ def validate(config: RunConfig) -> None:
     for name in ("out", "results"):
         if not str(getattr(config, name)).strip():
             raise UserError(f"setting '{name}' is empty; give a folder")
+    # Each method sets the objective of its own training, so the section is checked as the pivot objective uses
+    # it (every setting in play; early_exit allowed); a bad objective name is still named as such.
+    train = config.train
+    if train.objective in ("sft", "pivot"):
+        train = dataclasses.replace(train, objective="pivot")
     try:  # the trainer never imports prom_bench, so its checks raise ValueError
-        config.train.validate()
+        train.validate()
     except ValueError as exc:
         raise UserError(f"train settings: {exc}") from None
     config.data.validate()

@@ -88,8 +88,8 @@ def test_a_planted_pickle_is_never_loaded_on_resume(mixture, tmp_path, capsys):
 
 def test_a_diverged_training_stops_with_one_line_and_saves_nothing(mixture, tmp_path, capsys):
     out = tmp_path / "diverged"
-    # lr 1e30 without warm-up: the first update makes weights of ~1e30, the next forward overflows
-    diverging = ["--set", "train.lr=1e30", "--set", "train.warmup_ratio=0", "--set", "train.max_steps=3"]
+    # lr 3e37 without warm-up: the first AdamW steps move a weight by ~3e38, past float32's range by step 2
+    diverging = ["--set", "train.lr=3e37", "--set", "train.warmup_ratio=0", "--set", "train.max_steps=5"]
     code, _, err = _cli(capsys, "train", mixture, *TRAIN, *diverging, "--out", out)
     assert code == 2
     lines = err.strip().splitlines()
