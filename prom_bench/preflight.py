@@ -40,7 +40,7 @@ def check_probe_layer(layer: float, model_spec: str) -> int:
 
 
 def _probe_layer(layer: float, model) -> int:
-    from prom_bench.probe import resolve_layer
+    from prom_bench.probe.lens import resolve_layer
     from trainer.model import decoder_parts
 
     return resolve_layer(layer, len(decoder_parts(model)[1]))
