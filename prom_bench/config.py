@@ -46,6 +46,20 @@ class EvalConfig:
     batch_size: int = setting(8, help="generation batch size (the paper used 8)")
     max_gen_toks: int | None = setting(None, help="cap on generated tokens per answer (None = each task's own)")
 
+    def validate(self) -> None:
+        """Checks that need only the settings; one ``UserError`` line naming the bad value."""
+        for name in ("limit", "max_gen_toks"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UserError(f"setting 'eval.{name}' = {value} must be at least 1 (or null: no cap)")
+        if self.batch_size < 1:
+            raise UserError(f"setting 'eval.batch_size' = {self.batch_size} must be at least 1")
+        if self.data_dir not in (None, "demo", "hub") and not Path(self.data_dir).expanduser().is_dir():
+            raise UserError(
+                f"setting 'eval.data_dir' = '{self.data_dir}' is not a folder; give 'demo', 'hub' or a folder in "
+                "the upstream layout"
+            )
+
 
 def _section_types() -> dict[str, type]:
     # Imported here: these sections belong to other modules, which import config-free code only.
@@ -153,7 +167,9 @@ def sweep_configs(
         key, sep, values = item.partition("=")
         if not sep or not values or not key.startswith("train."):
             raise UserError(f"--grid '{item}' is not train.KEY=V1,V2,... (only training settings are swept)")
-        axes.append([f"{key}={v}" for v in values.split(",")])
+        axes.append([f"{key}={v.strip()}" for v in values.split(",") if v.strip()])
+        if not axes[-1]:
+            raise UserError(f"--grid '{item}' lists no values (e.g. --grid train.pivot_weight=0.1,0.3)")
     base = list(overrides or [])
     configs = [load(preset, config_file, base, {"methods": baseline, "langs": lang})]
     configs += [
@@ -172,12 +188,18 @@ def build(raw: dict[str, Any]) -> RunConfig:
     }
     sections = {name: (types_ | {"eval": EvalConfig})[name](**values) for name, values in sections.items()}
     config = RunConfig(**top, **sections)
+    validate(config)
+    return config
+
+
+def validate(config: RunConfig) -> None:
+    """Every check that needs only the settings, section by section (each section's own ``validate``).
+
+    Runs whenever a config is built, so ``--dry-run`` and ``config`` reject what ``run`` would reject, before
+    any work. Checks that need the model are ``prom_bench.preflight``'s.
+    """
     config.methods = parse_methods(config.methods)
     config.langs = parse_langs(config.langs)
-    try:  # before any work: a bad training setting (or a tracker that is not installed) is one line now
-        config.train.validate()
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
     if len(set(config.seeds)) != len(config.seeds):
         raise UserError(f"seeds {config.seeds} repeat a seed; give each seed once (e.g. 0,1,2)")
     if config.workers < 1:
@@ -189,7 +211,21 @@ def build(raw: dict[str, Any]) -> RunConfig:
             f"probe.layer = {config.probe.layer} has no effect in a run: regulation is decided at the block the "
             "units train at; set train.pivot_layer instead (probe.layer is for 'prom-bench probe --layer')"
         )
-    return config
+    for name in ("out", "results"):
+        if not str(getattr(config, name)).strip():
+            raise UserError(f"setting '{name}' is empty; give a folder")
+    # Each method sets the objective of its own training, so the section is checked as the pivot objective uses
+    # it (every setting in play; early_exit allowed); a bad objective name is still named as such.
+    train = config.train
+    if train.objective in ("sft", "pivot"):
+        train = dataclasses.replace(train, objective="pivot")
+    try:  # the trainer never imports prom_bench, so its checks raise ValueError
+        train.validate()
+    except ValueError as exc:
+        raise UserError(f"train settings: {exc}") from None
+    config.data.validate()
+    config.eval.validate()
+    config.probe.validate()
 
 
 def fingerprint(obj: Any) -> str:
@@ -274,9 +310,13 @@ def _coerce_fields(cls: type, values: dict[str, Any], prefix: str) -> dict[str, 
     fields = {f.name: f for f in dataclasses.fields(cls) if cls is not RunConfig or f.name not in SECTIONS}
     hints = typing.get_type_hints(cls)
     out = {}
+    valid = [prefix + k for k in fields]
+    if cls is RunConfig:  # the sections' keys are valid too: name them, and where to see them all
+        valid += [f"{name}.<key>" for name in SECTIONS]
     for key, value in values.items():
         if key not in fields:
-            raise unknown("setting", prefix + key, [prefix + k for k in fields])
+            hint = " (every key: prom-bench config)" if cls is RunConfig else ""
+            raise UserError(str(unknown("setting", prefix + str(key), valid)) + hint)
         out[key] = _coerce(value, hints.get(key, Any), prefix + key)
     return out
 

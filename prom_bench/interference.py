@@ -61,6 +61,16 @@ class InterferenceConfig:
         default=0, metadata={"help": "seed of the batch sampling (the same batches for every checkpoint)"}
     )
 
+    def validate(self) -> None:
+        for name in ("pairs", "batch_size", "max_length"):
+            if getattr(self, name) < 1:
+                raise UserError(f"interference {name} {getattr(self, name)} must be >= 1")
+        if self.data != "demo" and not Path(self.data).expanduser().is_dir():
+            raise UserError(
+                f"interference data '{self.data}' is not a folder; give 'demo' or a folder with en.jsonl and "
+                "{lang}.jsonl"
+            )
+
 
 # --- data ------------------------------------------------------------------------------------------------
 

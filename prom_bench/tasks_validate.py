@@ -90,11 +90,47 @@ def check_file(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
             close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(Problem(path, f"unknown {kind} key '{key}'{hint}"))
+    problems += _check_values(path, cfg)
     metadata = cfg.get("metadata")
     if not isinstance(metadata, dict) or "version" not in metadata:
         problems.append(Problem(path, f"no metadata.version: every {kind} must say which version its scores belong to"))
     cfg["_kind"] = kind
     return cfg, problems
+
+
+def _is_int(value: Any, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _check_values(path: Path, cfg: dict[str, Any]) -> list[Problem]:
+    """Values lm-eval takes on trust and fails on (or silently misuses) only when it generates."""
+    problems = []
+    for key, low in (("num_fewshot", 0), ("repeats", 1)):
+        if key in cfg and cfg[key] is not None and not _is_int(cfg[key], low):
+            problems.append(Problem(path, f"{key}: {cfg[key]!r} must be a whole number >= {low}"))
+    gen = cfg.get("generation_kwargs")
+    if gen is None:
+        return problems
+    if not isinstance(gen, dict):
+        return problems + [Problem(path, f"generation_kwargs must be a mapping, got {type(gen).__name__}")]
+    if "max_gen_toks" in gen and not _is_int(gen["max_gen_toks"], 1):
+        problems.append(
+            Problem(path, f"generation_kwargs.max_gen_toks: {gen['max_gen_toks']!r} must be a whole number >= 1")
+        )
+    until = gen.get("until")
+    if until is not None and not (
+        isinstance(until, str) or (isinstance(until, list) and all(isinstance(u, str) for u in until))
+    ):
+        problems.append(Problem(path, f"generation_kwargs.until: {until!r} must be a string or a list of strings"))
+    if "do_sample" in gen and not isinstance(gen["do_sample"], bool):
+        problems.append(Problem(path, f"generation_kwargs.do_sample: {gen['do_sample']!r} must be true or false"))
+    if "temperature" in gen and (
+        isinstance(gen["temperature"], bool)
+        or not isinstance(gen["temperature"], (int, float))
+        or gen["temperature"] < 0
+    ):
+        problems.append(Problem(path, f"generation_kwargs.temperature: {gen['temperature']!r} must be a number >= 0"))
+    return problems
 
 
 def validate(root: Path, *, data_dir: Path | None = None, docs: int = 3) -> tuple[list[Problem], dict[str, int]]:

@@ -21,6 +21,10 @@ TRUNCATIONS = ("right", "drop")
 TRACKERS = ("none", "tensorboard", "wandb")
 
 
+class TrainingDiverged(ValueError):
+    """The loss or the weights became non-finite (a learning rate too high, say): one line, nothing saved."""
+
+
 class SettingsError(ValueError):
     """A bad setting, input file or output folder, said in one line naming the bad value and what is valid.
 
@@ -120,6 +124,13 @@ class TrainConfig:
             "line per step, is written beside the weights whatever this is)"
         },
     )
+    trust_pickle_checkpoints: bool = field(
+        default=False,
+        metadata={
+            "help": "resume from a checkpoint that holds pickle files (.pkl, .bin: accelerate's own format, used "
+            "under FSDP/DeepSpeed); unpickling runs code, so only for checkpoints you made yourself"
+        },
+    )
 
     def validate(self) -> None:
         """Checks that need only the config. Raises ``SettingsError`` with one line."""
@@ -131,6 +142,13 @@ class TrainConfig:
         _choice("logging", self.logging, TRACKERS)
         if not 0.0 <= self.label_smoothing < 1.0:
             raise SettingsError(f"label_smoothing (alpha) {self.label_smoothing} is outside [0, 1)")
+        for name in ("pivot_layer", "label_smoothing", "pivot_weight", "lr", "weight_decay", "warmup_ratio", "epochs"):
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
+                raise SettingsError(f"{name} {value} is not a finite number")
+        for name in ("lora_dropout", "max_grad_norm"):
+            if not math.isfinite(getattr(self, name)):
+                raise SettingsError(f"{name} {getattr(self, name)} is not a finite number")
         if not self.pivot_weight >= 0.0 or math.isinf(self.pivot_weight):
             raise SettingsError(f"pivot_weight (lambda) {self.pivot_weight} must be a finite number >= 0")
         if isinstance(self.pivot_layer, bool) or not isinstance(self.pivot_layer, (int, float)):
@@ -159,6 +177,15 @@ class TrainConfig:
             raise SettingsError(f"warmup_ratio {self.warmup_ratio} is outside [0, 1)")
         if not self.lr > 0:
             raise SettingsError(f"lr {self.lr} must be > 0")
+        if self.weight_decay < 0:
+            raise SettingsError(f"weight_decay {self.weight_decay} must be >= 0")
+        if self.max_grad_norm < 0:
+            raise SettingsError(f"max_grad_norm {self.max_grad_norm} must be >= 0 (0 = no clipping)")
+        if self.lora_alpha <= 0:
+            raise SettingsError(f"lora_alpha {self.lora_alpha} must be > 0")
+        for target in self.lora_target_modules:
+            if not isinstance(target, str) or not target.strip():
+                raise SettingsError(f"lora_target_modules entry {target!r} is not a module name (e.g. q_proj)")
         if not 0.0 <= self.lora_dropout < 1.0:
             raise SettingsError(f"lora_dropout {self.lora_dropout} is outside [0, 1)")
         if self.lora and not self.lora_target_modules:

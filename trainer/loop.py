@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from trainer import checkpoint
-from trainer.config import TrainConfig
+from trainer.config import TrainConfig, TrainingDiverged
 from trainer.data import BatchPlan
 from trainer.formatting import ENGLISH, collate, encode
 from trainer.model import (
@@ -133,8 +133,9 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
             cfg.per_device_batch_size
         )
     model, optimizer = accelerator.prepare(model, optimizer)
-    accelerator.register_for_checkpointing(scheduler)
-    checkpoint.install_hooks(accelerator)
+    if checkpoint.sharded(accelerator):  # shards are saved by accelerate's save_state (see checkpoint.py)
+        accelerator.register_for_checkpointing(scheduler)
+        checkpoint.install_hooks(accelerator)
 
     resolved = {
         **cfg.to_dict(),
@@ -149,7 +150,9 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
     checkpoints_dir = output_dir / "checkpoints"
     start = 0
     if cfg.resume and (found := checkpoint.latest(checkpoints_dir)) is not None:
-        start = checkpoint.restore(accelerator, found, resolved)
+        start = checkpoint.restore(
+            accelerator, found, resolved, model, optimizer, scheduler, trust_pickle=cfg.trust_pickle_checkpoints
+        )
     if cfg.logging != "none":
         accelerator.init_trackers("prom-bench", config={k: v for k, v in resolved.items() if not isinstance(v, list)})
 
@@ -199,6 +202,11 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
                 scheduler.get_last_lr()[0],
                 grad_norm,
             )
+            if not math.isfinite(record["loss"]):  # every rank holds the reduced sums: all stop here together
+                raise TrainingDiverged(
+                    f"training diverged at step {step + 1}: the loss is {record['loss']} (lr {cfg.lr}: try a "
+                    "lower one); nothing was saved"
+                )
             history.append(record)
             if log is not None:
                 log.write(json.dumps(record) + "\n")
@@ -207,8 +215,10 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
             if cfg.logging != "none":
                 accelerator.log({k: v for k, v in record.items() if v is not None and k != "total"}, step=step + 1)
             if cfg.save_steps and (step + 1) % cfg.save_steps == 0:
-                checkpoint.save(accelerator, checkpoints_dir, step + 1, resolved)
+                _check_weights(accelerator, params, step + 1, cfg)
+                checkpoint.save(accelerator, checkpoints_dir, step + 1, resolved, model, optimizer, scheduler)
 
+    _check_weights(accelerator, params, total_steps, cfg)
     if log is not None:
         log.close()
     adapter_path, full_path = _save_final(accelerator, model, tokenizer, output_dir, cfg, resolved)
@@ -248,6 +258,21 @@ def _open_log(output_dir: Path, start: int):
     handle = open(path, "w", encoding="utf-8")
     handle.writelines(line + "\n" for line in kept)
     return handle
+
+
+def _check_weights(accelerator, params, step: int, cfg: TrainConfig) -> None:
+    """Refuse to save non-finite weights (the last update can break them after a finite loss).
+
+    The verdict is reduced over ranks, so that under sharding (each rank holds a part) all ranks raise together.
+    """
+    bad = sum(int(not torch.isfinite(p.detach()).all()) for p in params)
+    device = accelerator.device
+    bad = int(accelerator.reduce(torch.tensor(float(bad), device=device), reduction="sum").item())
+    if bad:
+        raise TrainingDiverged(
+            f"training diverged by step {step}: {bad} trainable weight tensor(s) hold NaN or inf (lr {cfg.lr}: "
+            "try a lower one); nothing was saved"
+        )
 
 
 def _step_record(

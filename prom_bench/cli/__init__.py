@@ -1,6 +1,8 @@
 """``prom-bench``: the command line. Thin: each command parses, calls one function, prints.
 
-Errors a user can cause (``UserError``) print one line and exit 2; nothing else is caught here.
+Errors a user can cause print one line, ``error: ...``, on stderr and exit 2: our own (``UserError``) and
+click's usage errors (an unknown option, a value out of range), which click would otherwise draw as a
+multi-line box. Nothing else is caught here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 # it. tqdm reads this once, at import, so it is set before any of them loads (TQDM_DISABLE=0 shows them).
 os.environ.setdefault("TQDM_DISABLE", "1")
 
+import typer
 from rich.console import Console
 
 # Importing a command module registers its commands on ``app``.
@@ -19,11 +22,34 @@ from prom_bench.cli import data, evaluate, probe, report, run, tasks, train  # n
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
 
+# typer ships its own copy of click; its exception classes are these (typer re-exports only Abort and Exit).
+try:
+    from typer._click import exceptions as click_errors
+except ImportError:  # typer before it vendored click
+    from click import exceptions as click_errors
+
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point. Typer handles its own usage errors (exit 2); ours are ``UserError``."""
+    """Entry point. Usage errors and ``UserError`` are one line on stderr and exit 2."""
     try:
-        app(args=argv, prog_name="prom-bench")
+        code = app(args=argv, prog_name="prom-bench", standalone_mode=False)
     except UserError as exc:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {exc}", markup=False)
+        _fail(str(exc), exc.exit_code)
+    except click_errors.NoArgsIsHelpError as exc:  # a bare group: its help, as click would show it
+        print(exc.ctx.get_help(), file=sys.stderr)
         sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:
+        where = f" (see '{exc.ctx.command_path} -h')" if exc.ctx is not None else ""
+        _fail(exc.format_message() + where, exc.exit_code)
+    except click_errors.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    # As in click's standalone mode, always leave through SystemExit (typer.Exit(n) returns n here).
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    line = " ".join(message.split())  # one line, whatever the message held
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {line}", markup=False)
+    sys.exit(code)

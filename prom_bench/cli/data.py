@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prom_bench.cli.app import data_app
+from prom_bench.data.backends import TRANSLATE_OPTIONS
 from prom_bench.data.build import DataSources
 from prom_bench.errors import UserError
 
@@ -78,14 +79,19 @@ def build_command(
     )
     for item in translate_option or []:
         key, sep, value = item.partition("=")
-        if not sep or key not in ("model", "file", "endpoint", "key_env", "batch_size", "device"):
+        if not sep or key not in TRANSLATE_OPTIONS:
             raise UserError(
-                f"--translate-option '{item}': expected KEY=VALUE with KEY one of model, file, endpoint, "
-                "key_env, batch_size, device"
+                f"--translate-option '{item}': expected KEY=VALUE with KEY one of {', '.join(TRANSLATE_OPTIONS)}"
             )
-        sources.translate_options[key] = int(value) if key == "batch_size" else value
+        if key == "batch_size":
+            try:
+                value = int(value)
+            except ValueError:
+                raise UserError(f"--translate-option '{item}': batch_size must be a whole number >= 1") from None
+        sources.translate_options[key] = value
     if data_dir is not None and parallel is None:
         sources.parallel = "auto"
+    sources.validate()
     langs = parse_langs(lang)
     # Build every language before writing any, so a bad file leaves no partial output.
     # The sources used are printed once everything has loaded, so a failure shows only its one line.

@@ -73,6 +73,8 @@ def eval_command(
     if adapter is not None and method is None:
         raise UserError("--adapter needs --method (which of base, t, t+e, prom, prom-noreg trained it), for the record")
     method_name = methods.get(method or "base").name
+    if adapter is not None and not (adapter / "adapter_config.json").is_file():
+        raise UserError(f"--adapter '{adapter}' is not a peft adapter folder (no adapter_config.json in it)")
     ref = models.resolve(model)
     directory = resolve_data_dir(data_dir)
     console = Console(stderr=True, highlight=False)

@@ -122,6 +122,10 @@ def probe_command(
         if compare
         else [_target(adapter, model) if adapter else _target(model, model)]
     )
+    from prom_bench.preflight import check_probe_layer
+
+    for ref, _ in targets:  # before any model is loaded or any cache written
+        check_probe_layer(cfg.layer, ref.path)
     results, started = [], time.perf_counter()
     for ref, adapter_path in targets:
         results.append(probe(ref, codes, cfg, adapter=adapter_path, force=force))
@@ -196,13 +200,14 @@ def interference_command(
     if len(code) != 1:
         raise UserError(f"--lang takes one language, got '{lang}'")
     code = code[0]
+    cfg = InterferenceConfig(pairs=pairs, batch_size=batch_size, max_length=max_length, data=data, seed=seed)
+    cfg.validate()
     base = resolve(model)
     names = methods_registry.parse_methods(methods) if run is not None else []
     series = series_from(code, run=run, methods=names, checkpoints=checkpoint)
     if not series:
         series = {"base": [(0, None)]}
         Console(stderr=True).print("no --run or --checkpoint given: measuring the base model only")
-    cfg = InterferenceConfig(pairs=pairs, batch_size=batch_size, max_length=max_length, data=data, seed=seed)
     started = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),

@@ -75,6 +75,9 @@ def run_command(
             raise UserError("'eval.limit' is given twice (--limit and --set eval.limit=...); give it once")
         overrides.append(f"eval.limit={limit}")
     config = cfg.load(preset, config_file, overrides, flags)
+    from prom_bench.preflight import check_run
+
+    check_run(config)  # the model-aware checks, --dry-run included
     if dry_run:
         _print_plan(Console(), config)
         return
@@ -126,7 +129,10 @@ def sweep_command(
     baseline."""
     configs = cfg.sweep_configs(preset, config_file, overrides, grid, lang=lang, method=method, baseline=baseline)
     from prom_bench import pipeline
+    from prom_bench.preflight import check_run
 
+    for config in configs:  # every grid point is checked before the first one trains
+        check_run(config)
     records = pipeline.sweep(configs, console=Console(stderr=True))
     _print_tables(records, ("4",))
 

@@ -29,7 +29,15 @@ def _root(path: Path | None) -> Path:
     return root
 
 
-@tasks_app.command("validate")
+VALIDATE_HELP = (
+    "Load every YAML through lm-eval and check it; one line per problem, exit 1 when there is any.\n\n"
+    "Trust: a task folder is code. '!function utils.fn' in a YAML makes lm-eval import the utils.py beside it "
+    "and run it, as in lm-evaluation-harness, so validating (or evaluating) a folder runs its Python with your "
+    "permissions. Validate only task folders you wrote or reviewed (see tasks/CONTRIBUTING.md)."
+)
+
+
+@tasks_app.command("validate", help=VALIDATE_HELP)
 def validate_command(
     path: Optional[Path] = typer.Argument(
         None, help="Folder of task YAMLs. Default: the bundled tasks/.", show_default=False

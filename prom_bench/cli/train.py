@@ -86,7 +86,7 @@ def train_command(
 ) -> None:
     """Train one model on a built mixture with the trainer's settings (the preset's train section plus --set)."""
     from trainer import TrainConfig
-    from trainer.config import SettingsError
+    from trainer.config import SettingsError, TrainingDiverged
     from trainer.launch import RESULT_FILE, read_examples
 
     data = mixture / "train.jsonl"
@@ -102,8 +102,10 @@ def train_command(
         train_cfg.validate()
     except SettingsError as exc:
         raise UserError(str(exc)) from None
-    from prom_bench.models import resolve
+    from prom_bench.models import peek_config, resolve, skeleton
+    from prom_bench.preflight import check_train
 
+    check_train(train_cfg, skeleton(peek_config(config.model)))  # before any file is written
     model_path = resolve(config.model).path
     out = out or Path("runs") / "train" / f"{mixture.resolve().name}-{method_name}"
     console = Console(stderr=True)
@@ -111,10 +113,10 @@ def train_command(
         skip_english = objective == "pivot" and train_cfg.pivot_weight == 0
         from trainer import train
 
-        try:  # bad settings for this model, a bad data file, a mismatched checkpoint: one line each
+        try:  # bad settings for this model, a bad data file, a mismatched checkpoint, a diverged run: one line
             examples = read_examples(data, skip_english=skip_english)
             result = train(train_cfg, model_path, examples, out)
-        except SettingsError as exc:
+        except (SettingsError, TrainingDiverged) as exc:
             raise UserError(str(exc)) from None
         summary = {
             "steps": result.steps,

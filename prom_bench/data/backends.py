@@ -12,6 +12,7 @@ import os
 import random
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +23,7 @@ GOOGLE_ENDPOINT = "https://translation.googleapis.com/language/translate/v2"
 GOOGLE_KEY_ENV = "GOOGLE_TRANSLATE_API_KEY"
 DEFAULT_MT_MODEL = "facebook/nllb-200-distilled-600M"
 BACKENDS = ("google", "hf", "file")
+TRANSLATE_OPTIONS = ("model", "file", "endpoint", "key_env", "batch_size", "device")  # make_backend's options
 
 
 class GoogleTranslateBackend:
@@ -81,7 +83,7 @@ class GoogleTranslateBackend:
         )
         for attempt in range(self.max_retries + 1):
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                with _KEY_SAFE_OPENER.open(request, timeout=self.timeout_s) as response:
                     payload = json.loads(response.read().decode("utf-8"))
                 translations = [item["translatedText"] for item in payload["data"]["translations"]]
                 if len(translations) != len(texts):
@@ -104,6 +106,27 @@ class GoogleTranslateBackend:
             # Exponential backoff with jitter: 1, 2, 4, 8 ... seconds (times 0.5-1.5).
             time.sleep(self.backoff_s * (2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the configured scheme, host and port: the API key header travels with it.
+
+    urllib copies every header (``X-Goog-Api-Key`` included) onto the redirected request, to whatever host
+    the ``Location`` names; a redirect elsewhere is refused with one line instead.
+    """
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if (old.scheme, old.hostname, old.port) != (new.scheme, new.hostname, new.port):
+            raise UserError(
+                f"the translation endpoint {old.scheme}://{old.netloc} redirected (HTTP {code}) to another host, "
+                f"{new.scheme}://{new.netloc}; the API key is sent only to the configured endpoint: give the final "
+                "URL as --endpoint if you trust it"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_KEY_SAFE_OPENER = urllib.request.build_opener(_SameOriginRedirects())
 
 
 def _google_error(exc: urllib.error.HTTPError) -> tuple[str, str]:

@@ -33,7 +33,7 @@ from prom_bench.data.sources import (
     load_target_instructions,
     local_parallel_sources,
 )
-from prom_bench.errors import UserError
+from prom_bench.errors import UserError, unknown
 from prom_bench.languages import get
 
 TRANSLATION_INSTRUCTION = "Translate the following sentences from English to {language}."
@@ -117,10 +117,32 @@ class DataSources:
     def preset(cls, name: str) -> DataSources:
         presets = {"demo": cls.demo, "paper": cls.paper}
         if name not in presets:
-            from prom_bench.errors import unknown
-
             raise unknown("data preset", name, presets)
         return presets[name]()
+
+    def validate(self) -> None:
+        """Checks that need only the settings (files and the hub are read when a mixture is built)."""
+        from prom_bench.data.backends import BACKENDS, TRANSLATE_OPTIONS
+        from prom_bench.data.sources import PARALLEL_SOURCES
+
+        if self.max_examples is not None and self.max_examples < 1:
+            raise UserError(f"max_examples {self.max_examples} must be at least 1 (or unset: keep all)")
+        if str(self.translations).startswith("translate:"):
+            backend = self.translations.split(":", 1)[1]
+            if backend not in BACKENDS:
+                raise unknown("translation backend", backend, BACKENDS)
+        if not isinstance(self.translate_options, dict):
+            raise UserError("translate_options must be a mapping of KEY: VALUE")
+        for key, value in self.translate_options.items():
+            if key not in TRANSLATE_OPTIONS:
+                raise unknown("translate option", str(key), TRANSLATE_OPTIONS)
+            if key == "batch_size" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise UserError(f"translate option batch_size={value!r} must be a whole number >= 1")
+        for name in [n.strip() for n in str(self.parallel).split(",") if n.strip()]:
+            if name not in (*PARALLEL_SOURCES, "auto"):
+                raise unknown("parallel source", name, (*PARALLEL_SOURCES, "auto"))
+        if self.data_dir is not None and not Path(self.data_dir).expanduser().is_dir():
+            raise UserError(f"data_dir '{self.data_dir}' is not a folder; give a folder of parallel data, or unset it")
 
     def to_dict(self) -> dict:
         """JSON-ready (paths as strings), for stats.json and run provenance."""

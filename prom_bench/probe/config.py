@@ -5,7 +5,9 @@ They live apart from ``lens.py`` so that reading them (the CLI's help, the run c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prom_bench.errors import UserError, unknown
 
@@ -62,8 +64,9 @@ class ProbeConfig:
     def validate(self) -> None:
         if self.shots < 0:
             raise UserError(f"probe shots {self.shots} must be >= 0")
-        if self.layer is not None:
-            if isinstance(self.layer, bool) or not isinstance(self.layer, (int, float)) or self.layer <= 0:
+        if self.layer is not None:  # unset = the block training uses
+            bad_type = isinstance(self.layer, bool) or not isinstance(self.layer, (int, float))
+            if bad_type or not math.isfinite(self.layer) or self.layer <= 0:
                 raise UserError(
                     f"probe layer {self.layer!r} must be a 1-based block index or a fraction of depth in (0, 1)"
                 )
@@ -71,9 +74,13 @@ class ProbeConfig:
                 raise UserError(
                     f"probe layer {self.layer} as a fraction of depth must be in (0, 1); give an int for a block index"
                 )
-        if not 0.0 <= self.floor < 1.0:
+        if not 0.0 <= self.floor < 1.0:  # NaN fails this too
             raise UserError(f"probe floor {self.floor} must be in [0, 1)")
         if self.undetermined not in UNDETERMINED_POLICIES:
             raise unknown("undetermined policy", self.undetermined, UNDETERMINED_POLICIES)
-        if self.batch_size < 1 or self.n_examples < 0:
-            raise UserError("probe batch_size must be >= 1 and n_examples >= 0")
+        if self.batch_size < 1:
+            raise UserError(f"probe batch_size {self.batch_size} must be >= 1")
+        if self.n_examples < 0:
+            raise UserError(f"probe n_examples {self.n_examples} must be >= 0 (0 = all)")
+        if self.data != "demo" and not Path(self.data).expanduser().is_dir():
+            raise UserError(f"probe data '{self.data}' is not a folder; give 'demo' or a folder of cloze files")

@@ -70,15 +70,35 @@ def rich_text(tables: list[Table], width: int = 220) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- markdown
+# Inside a table cell only these start markup (emphasis, code, links, strike, the cell border); '#', '+' or
+# '(' mean something only at a line start or after ']', which escaping '[' ']' already rules out.
+_MD_SPECIAL = set("\\`*_[]|~")
+
+
 def _md(text: str) -> str:
-    """Escape what markdown would read as markup (the asterisk of lambda = 0, pipes in cells)."""
-    return text.replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|").replace("_", "\\_")
+    """Escape what markdown would read as markup or HTML (record fields are arbitrary text): a backslash before
+    the characters that start markup in a cell, ``&`` and angle brackets as entities, line breaks as spaces (a
+    newline would end the table row)."""
+    text = " ".join(str(text).splitlines())
+    out = []
+    for ch in text:
+        if ch == "&":
+            out.append("&amp;")
+        elif ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def to_markdown(table: Table) -> str:
     cells = lambda items: "| " + " | ".join(_md(i) for i in items) + " |"  # noqa: E731
     lines = [
-        f"**{table.title}**",
+        f"**{_md(table.title)}**",
         "",
         cells([table.stub, *table.flat_columns()]),
         "|" + "---|" + "---:|" * len(table.columns),
@@ -137,13 +157,31 @@ def _int(number: float):
     return int(number) if float(number).is_integer() else float(number)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(text: str) -> str:
+    """A cell a spreadsheet will not run: text starting like a formula (``=``, ``+``, ``-``, ``@``) gets a
+    leading apostrophe (the OWASP rule); numbers such as ``-1.5`` and our ablation labels (``- regulation``,
+    a dash then a space, which no spreadsheet evaluates) stay as they are. Quoting is csv's."""
+    text = str(text)
+    if text.startswith(_FORMULA_START) and not text.startswith("- "):  # "- regulation": a list-like label
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
 def to_csv(table: Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     header, rows = machine_rows(table)
-    writer.writerow(header)
+    writer.writerow([_csv_cell(c) for c in header])
     for line in rows:
-        writer.writerow(["" if cell is None else cell for cell in line])
+        writer.writerow(
+            ["" if cell is None else cell if not isinstance(cell, str) else _csv_cell(cell) for cell in line]
+        )
     return buffer.getvalue()
 
 
@@ -183,11 +221,16 @@ _LATEX = {
     "‡": r"$^\ddagger$",
     "±": r"$\pm$",
     "*": r"$^*$",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "\n": " ",  # a blank line ends a paragraph: an error inside tabular
+    "\r": " ",
 }
 
 
 def latex_escape(text: str) -> str:
-    return "".join(_LATEX.get(ch, ch) for ch in text)
+    return "".join(_LATEX.get(ch, ch) for ch in str(text))
 
 
 def to_latex(table: Table) -> str:
@@ -222,7 +265,7 @@ def to_latex(table: Table) -> str:
         rf"\caption{{{latex_escape(table.title.split(': ', 1)[-1])}. {latex_escape(table.caption)}}}",
     ]
     lines.append(rf"\label{{tab:prom-bench-{table.key}}}")
-    lines += [f"% note: {n}" for n in table.notes]
+    lines += [f"% note: {' '.join(n.splitlines())}" for n in table.notes]  # a newline would end the comment
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
 
@@ -277,7 +320,7 @@ def render(tables: list[Table], fmt: str = "rich") -> str:
     if fmt == "json":
         return to_json(tables)
     if fmt == "csv" and len(tables) > 1:
-        return "\n".join(f"# {t.title}\n{to_csv(t)}" for t in tables)
+        return "\n".join(f"# {' '.join(t.title.splitlines())}\n{to_csv(t)}" for t in tables)
     return "\n".join(_RENDERERS[fmt](t) for t in tables)
 
 

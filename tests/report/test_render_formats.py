@@ -162,3 +162,23 @@ def test_table4_of_a_pure_sweep_has_no_main_run(runs):
     # Table 1 has no main run to pick either: each sweep point is a row of its own, named by what differs
     labels = [r.label for r in build_tables(sweep, "1")[0].rows]
     assert labels == ["PROM [pivot_layer=20, pivot_weight=0.1]", "PROM [pivot_layer=24, pivot_weight=0.5]", "t"]
+
+
+def test_record_fields_are_escaped_in_every_text_format(runs):
+    """A model name is arbitrary text from a record: it must not become markup, a formula or a broken row."""
+    import copy
+
+    hostile = "=HYPERLINK(x)|<b>m_1*</b>\n\\evil & 50%"
+    second = [dict(copy.deepcopy(r), model=hostile) for r in runs if r["method"] == "prom"]
+    records = runs + second  # two models: rows are labelled "<model> · <method>"
+    md = render_tables(records, "2", "markdown")
+    row = next(line for line in md.splitlines() if "HYPERLINK" in line)
+    assert row.count(" | ") == md.splitlines()[2].count(" | ")  # the pipe did not split the cell
+    assert "&lt;b&gt;" in row and "<b>" not in md and "m\\_1\\*" in row and "\n\\evil" not in md
+    latex = render_tables(records, "2", "latex")
+    assert r"\textbar{}\textless{}b\textgreater{}m\_1$^*$" in latex and r"\& 50\%" in latex
+    assert r"\textbackslash{}evil" in latex and "</b>\n" not in latex
+    table = list(csv.reader(io.StringIO(render_tables(records, "2", "csv"))))
+    labels = [r[0] for r in table[1:]]
+    assert any(label.startswith("'=HYPERLINK") for label in labels)
+    assert not any(label.startswith("=") for label in labels)

@@ -53,3 +53,23 @@ def test_validate_names_each_broken_file(broken_tasks, local_data):
     assert "expected the script of 'th'" in by_file["prom_xquad_th.yaml"]
     assert "'prom_mgsm_tel' is no task or group (did you mean 'prom_mgsm_te'?)" in by_file["_prom_mgsm.yaml"]
     assert len(lines) == 4
+
+
+def test_generation_values_of_the_wrong_type_are_problems(tmp_path):
+    """lm-eval takes ``max_gen_toks: sixty`` on trust and fails only when it generates; validate names it."""
+    from prom_bench.tasks_validate import check_file
+
+    path = tmp_path / "prom_xquad_th.yaml"
+    path.write_text(
+        "task: prom_xquad_th\noutput_type: generate_until\nnum_fewshot: -1\n"
+        "generation_kwargs:\n  max_gen_toks: sixty\n  until: 5\n  do_sample: maybe\nmetadata:\n  version: 1\n",
+        encoding="utf-8",
+    )
+    _, problems = check_file(path)
+    messages = [p.message for p in problems]
+    assert "generation_kwargs.max_gen_toks: 'sixty' must be a whole number >= 1" in messages
+    assert "generation_kwargs.until: 5 must be a string or a list of strings" in messages
+    assert "generation_kwargs.do_sample: 'maybe' must be true or false" in messages
+    assert "num_fewshot: -1 must be a whole number >= 0" in messages
+    outcome = CliRunner().invoke(app, ["tasks", "validate", str(tmp_path)])
+    assert outcome.exit_code == 1 and "max_gen_toks: 'sixty'" in outcome.output

@@ -55,8 +55,11 @@ def test_trains_the_mixture_method_in_process(tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--set", "train.pivot_layer=4"], "error: pivot_layer 4 gives block 4, outside 1..3 for this 4-block model"),
-        (["--set", "train.pivot_weight=-1"], "error: pivot_weight (lambda) -1"),
+        (
+            ["--set", "train.pivot_layer=4"],
+            "error: train settings: pivot_layer 4 gives block 4, outside 1..3 for this 4-block model",
+        ),
+        (["--set", "train.pivot_weight=-1"], "error: train settings: pivot_weight (lambda) -1"),
         (["--method", "base"], "error: method 'base' does not train"),
         (["--accelerate-config", "fsdpp"], "error: unknown accelerate config 'fsdpp' (did you mean 'fsdp'?)"),
     ],
