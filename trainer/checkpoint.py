@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from safetensors.torch import load_file
 
 from trainer.config import SettingsError
+from trainer.integrity import safetensors_problem
 
 MODEL_FILE = "model.safetensors"  # accelerate's name for the first prepared model
 STATE_FILE = "trainer_state.json"
@@ -73,9 +75,28 @@ def save(accelerator, checkpoints_dir: Path, step: int, resolved_config: dict) -
 
 
 def latest(checkpoints_dir: Path) -> Path | None:
-    """The complete checkpoint with the highest step, if any."""
+    """The complete checkpoint with the highest step, if any; a damaged one is reported and passed over."""
     done = [p for p in checkpoints_dir.glob("step-*") if (p / STATE_FILE).is_file()]
-    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
+    for found in sorted(done, key=lambda p: int(p.name.split("-")[1]), reverse=True):
+        problem = _damage(found)
+        if problem is None:
+            return found
+        print(f"warning: checkpoint {found} is damaged ({problem}); resuming from an earlier one", file=sys.stderr)
+    return None
+
+
+def _damage(checkpoint: Path) -> str | None:
+    """What makes a checkpoint unusable (a truncated tensor file or state), or None."""
+    for name in (STATE_FILE, CONFIG_FILE):
+        try:
+            json.loads((checkpoint / name).read_text())
+        except (OSError, ValueError) as exc:
+            return f"{name} unreadable ({type(exc).__name__})"
+    for tensors in sorted(checkpoint.glob("*.safetensors")):
+        problem = safetensors_problem(tensors)
+        if problem:
+            return problem
+    return None
 
 
 def restore(accelerator, checkpoint: Path, resolved_config: dict) -> int:

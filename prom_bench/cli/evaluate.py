@@ -73,6 +73,11 @@ def eval_command(
     if adapter is not None and method is None:
         raise UserError("--adapter needs --method (which of base, t, t+e, prom, prom-noreg trained it), for the record")
     method_name = methods.get(method or "base").name
+    if not no_record:  # a results folder that cannot be written fails now, not after the evaluation
+        from prom_bench.fileio import check_writable
+        from prom_bench.results import DEFAULT_RESULTS_DIR
+
+        check_writable(Path(results or DEFAULT_RESULTS_DIR), "results folder")
     ref = models.resolve(model)
     directory = resolve_data_dir(data_dir)
     console = Console(stderr=True, highlight=False)
