@@ -1,36 +1,293 @@
-"""Atomic file writes: a reader (or a run killed midway) sees the old file or the new one, never a part."""
+"""Files that lose nothing, leave nothing half-done and trust nothing they read back.
+
+One mechanism for every write: the bytes go to a fresh, hidden staging place beside the destination
+(``.<name>.stage-<pid>-<random>``) and are moved into place only when complete, so a reader, or a run killed
+midway, sees the old file or the new one, never a part. A stage whose process is gone (a ``kill -9``) is
+removed by the next writer of the same destination.
+
+- ``stage``: the staging place itself (a file or a folder), moved onto the destination on success.
+- ``write_text_atomic`` / ``write_json_atomic``: internal files (caches, markers) replaced whole.
+- ``write_once``: exclusive create, for records that must exist once whatever the concurrency.
+- ``output``: a path the user named (``--out``): refused when it would replace their files without
+  ``--overwrite``, or when it is a symlink, a device or under a missing folder (one line, exit 2).
+- ``check_writable``: a destination probed before any work starts.
+- ``read_json_checked``: caches and markers validated on read; a bad one is reported and treated as absent.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import json
 import os
+import shutil
+import stat
+import sys
 import tempfile
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from prom_bench.errors import UserError
+
+Kind = Literal["file", "dir"]
+_STAGE = ".stage-"
+
+
+# ------------------------------------------------------------------------------------------------ staging
+def _stage_name(dest: Path) -> str:
+    return f".{dest.name}{_STAGE}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def clean_stale_stages(dest: Path) -> None:
+    """Remove the stages of ``dest`` left by processes that no longer exist (a kill mid-write)."""
+    dest = Path(dest)
+    if not dest.parent.is_dir():
+        return
+    for leftover in dest.parent.glob(f".{dest.name}{_STAGE}*"):
+        pid = leftover.name[len(f".{dest.name}{_STAGE}") :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove(leftover)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename that fails with ``FileExistsError`` when ``dst`` exists (also when it appears meanwhile)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = getattr(libc, "renameat2", None)
+        if renameat2 is not None:
+            if renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+                return
+            code = ctypes.get_errno()
+            if code == errno.EEXIST:
+                raise FileExistsError(code, os.strerror(code), str(dst))
+            if code not in (errno.EINVAL, errno.ENOSYS):  # EINVAL/ENOSYS: the file system lacks the flag
+                raise OSError(code, os.strerror(code), str(dst))
+    if src.is_dir():
+        if dst.exists() or dst.is_symlink():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+        os.rename(src, dst)
+    else:
+        os.link(src, dst)  # a hard link never replaces: exclusive create
+        os.unlink(src)
+
+
+def _commit(staged: Path, dest: Path, *, replace: bool | Literal["empty"]) -> None:
+    if replace == "empty" and dest.is_dir() and not dest.is_symlink():
+        try:  # POSIX renames a folder over an empty one atomically, and refuses a non-empty one
+            os.rename(staged, dest)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise FileExistsError(exc.errno, exc.strerror, str(dest)) from None
+            raise
+        return
+    if replace is not True:
+        _rename_noreplace(staged, dest)
+        return
+    if staged.is_dir() and (dest.exists() or dest.is_symlink()):
+        # a folder cannot be renamed over a non-empty one: move the old aside, put the new in, drop the old
+        old = dest.with_name(_stage_name(dest) + ".old")
+        os.rename(dest, old)
+        os.rename(staged, dest)
+        _remove(old)
+    else:
+        os.replace(staged, dest)
+
+
+@contextlib.contextmanager
+def stage(
+    dest: Path, *, kind: Kind = "file", replace: bool | Literal["empty"] = True, parents: bool = True
+) -> Iterator[Path]:
+    """A fresh staging place beside ``dest``; when the block ends without error it is moved onto ``dest``.
+
+    Args:
+        kind: ``"file"`` (the staged path does not exist yet; write it) or ``"dir"`` (an empty folder).
+        replace: replace an existing ``dest`` (internal files); False raises ``FileExistsError`` instead,
+            atomically, even against a concurrent writer; ``"empty"`` replaces only an empty folder.
+        parents: create ``dest``'s missing parent folders.
+    On an error (or a signal turned into an exception) the stage is removed and ``dest`` is untouched.
+    """
+    dest = Path(dest)
+    if parents:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_stages(dest)
+    staged = dest.with_name(_stage_name(dest))
+    if kind == "dir":
+        staged.mkdir(mode=0o755)
+    try:
+        yield staged
+        _commit(staged, dest, replace=replace)
+    except BaseException:
+        _remove(staged)
+        raise
+
+
+def _write_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
+    with open(path, "xb") as handle:
+        handle.write(data)
+        if fsync:
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def write_text_atomic(path: Path, text: str, *, fsync: bool = False) -> Path:
-    """Write ``text`` to a hidden temp file beside ``path``, then rename it over ``path``.
-
-    ``fsync`` also forces the bytes to disk before the rename (for records that must survive a crash).
-    """
+    """Write ``text`` beside ``path`` and rename it over ``path`` (``fsync``: force the bytes to disk first)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if fsync:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results and caches are as readable as other files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with stage(path) as staged:
+        _write_bytes(staged, text.encode("utf-8"), fsync=fsync)
     return path
 
 
 def write_json_atomic(path: Path, data: Any, *, indent: int = 1, fsync: bool = False, **dumps: Any) -> Path:
     """``data`` as UTF-8 JSON, atomically (see ``write_text_atomic``)."""
     return write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=indent, **dumps) + "\n", fsync=fsync)
+
+
+def write_once(path: Path, text: str, *, fsync: bool = True) -> bool:
+    """Create ``path`` with ``text`` unless it exists; True when this call wrote it.
+
+    Complete or absent (staged, then linked into place), and exclusive: of two writers racing for the same
+    path exactly one creates it, so a record named by its identity is written once.
+    """
+    path = Path(path)
+    try:
+        with stage(path, replace=False) as staged:
+            _write_bytes(staged, text.encode("utf-8"), fsync=fsync)
+    except FileExistsError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------- user outputs
+def _kind_of(path: Path) -> str | None:
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISREG(mode):
+        return "file"
+    return "a device, socket or pipe"
+
+
+def check_destination(dest: Path, *, kind: Kind, overwrite: bool = False, option: str = "--out") -> None:
+    """Refuse, in one line and before any work, a user-named output that would lose or misplace data.
+
+    An existing file or non-empty folder is replaced only with ``--overwrite`` (an empty folder is taken
+    as it is); symlinks, devices, a file where a folder is wanted (or the reverse) and a missing parent
+    folder are always refused.
+    """
+    dest = Path(dest)
+    found = _kind_of(dest)
+    noun = "folder" if kind == "dir" else "file"
+    if found in ("a symlink", "a device, socket or pipe"):
+        raise UserError(f"{option} '{dest}' is {found}; give the path of a regular {noun} to write")
+    if found is not None and found != kind:
+        raise UserError(
+            f"{option} '{dest}' is an existing {'folder' if found == 'dir' else 'file'}; give a {noun} path"
+        )
+    empty_dir = found == "dir" and not any(dest.iterdir())
+    if found is not None and not empty_dir and not overwrite:
+        raise UserError(
+            f"{option} '{dest}' already exists; give --overwrite to replace it, or a path that does not exist yet"
+        )
+    parent = dest.parent
+    if not parent.is_dir():
+        raise UserError(f"{option} '{dest}': its folder '{parent}' does not exist; create it first")
+    check_writable(parent, f"{option} folder", create=False)
+
+
+@contextlib.contextmanager
+def output(dest: Path, *, kind: Kind, overwrite: bool = False, option: str = "--out") -> Iterator[Path]:
+    """Stage a user-named output and move it into place when complete (see ``check_destination``)."""
+    dest = Path(dest)
+    check_destination(dest, kind=kind, overwrite=overwrite, option=option)
+    try:
+        with stage(dest, kind=kind, replace=True if overwrite else "empty", parents=False) as staged:
+            yield staged
+    except FileExistsError:
+        raise UserError(f"{option} '{dest}' appeared while it was being written; nothing was replaced") from None
+
+
+def check_writable(folder: Path, what: str, *, create: bool = True) -> None:
+    """Probe that files can be created in ``folder`` (made if missing); one line naming it when not."""
+    folder = Path(folder)
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except FileExistsError:
+        raise UserError(f"{what} '{folder}' is a file, not a folder; give a folder") from None
+    except OSError as exc:
+        raise UserError(f"{what} '{folder}' is not writable ({exc.strerror}); give a folder you can write to") from None
+
+
+# ----------------------------------------------------------------------------------------------- reading
+def warn(message: str) -> None:
+    """One line on stderr (under a rich progress display it is printed above the bars)."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def read_json_checked(path: Path, check: Callable[[Any], str | None], *, what: str) -> Any | None:
+    """The JSON in ``path`` when it is there and passes ``check``; None when absent or bad.
+
+    ``check(data)`` returns None when ``data`` has the expected shape, else a short reason. A file that is
+    not valid UTF-8 JSON or fails the check is reported in one line (naming ``what`` and the path) and
+    treated as absent, so the caller rebuilds it; it is never trusted.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        problem = check(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem = f"not valid JSON: {exc.msg if isinstance(exc, json.JSONDecodeError) else 'not UTF-8'}"
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        problem = f"unexpected content ({type(exc).__name__}: {exc})"
+    except OSError as exc:
+        problem = f"unreadable ({exc.strerror})"
+    if problem is None:
+        return data
+    warn(f"{what} {path} is corrupt ({problem}); ignoring it and redoing that work")
+    return None
+
+
+def shape(data: Any, kind: type, **fields: type | tuple[type, ...]) -> str | None:
+    """A check for ``read_json_checked``: ``data`` is a ``kind`` (dict/list) whose named keys have these types."""
+    if not isinstance(data, kind):
+        return f"a JSON {'object' if kind is dict else 'array'} was expected, found {type(data).__name__}"
+    for key, types in fields.items():
+        if key not in data:
+            return f"'{key}' is missing"
+        if not isinstance(data[key], types):
+            return f"'{key}' is {type(data[key]).__name__}"
+    return None

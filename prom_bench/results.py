@@ -26,11 +26,14 @@ their seed are repeats of one result (tables show their mean and sd), and record
 else are different results. ``limited`` marks a smoke test (``--limit`` cut the evaluation set); tables
 leave such records out unless asked.
 
-On disk a record lives at ``<results>/<model slug>/<method>/<lang>/<task>__<settings_id>__<stamp>.record.json``.
-The stamp (UTC time, process id, random suffix) makes every write a new file, so two runs that finish at
-the same moment cannot overwrite each other; readers keep the latest record of each key
-(``latest_records``). Every write goes to a hidden temp file in the same folder and is renamed into
-place, so a killed writer leaves no partial record (readers never look at hidden ``.tmp`` files).
+On disk a record lives at ``<results>/<model slug>/<method>/<lang>/<task>__<settings_id>__<key>.record.json``,
+``<key>`` a hash of the record's identity (``record_key``), so a result has one file, whatever the crash or
+the concurrency: a record is staged, fsynced and linked into place with an exclusive create, so of two runs
+writing the same result one writes it and the other finds it there, and a rerun after a crash writes
+nothing twice. A *different* result for the same identity (``--force``, a re-evaluation) replaces the file
+atomically. Stores written before this layout hold time-stamped names (``<task>__<settings_id>__<stamp>``);
+they are read as before, and readers keep the latest record of each key (``latest_records``). Readers never
+look at hidden files (stages in progress).
 
 Reading checks each record and refuses, in one line naming the file, one the tables could not place or
 would misreport: a NaN or infinite metric, a method the registry does not know, a task outside the four
@@ -45,10 +48,8 @@ import hashlib
 import importlib.metadata
 import json
 import math
-import os
 import re
 import subprocess
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,7 +58,7 @@ from typing import Any
 from prom_bench import methods
 from prom_bench.benchmarks import BENCHMARKS, family_of
 from prom_bench.errors import UserError
-from prom_bench.fileio import write_json_atomic
+from prom_bench.fileio import write_once, write_text_atomic
 
 SCHEMA = 1
 RECORD_SUFFIX = ".record.json"
@@ -324,25 +325,43 @@ def _check(record: Mapping[str, Any], where: str) -> None:
 
 
 def record_path(results_dir: Path, record: Mapping[str, Any]) -> Path:
-    """Where a new record goes: unique per write (UTC time, pid and a random suffix in the name)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    unique = f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    name = f"{slug(record['task'])}__{record['settings_id']}__{unique}{RECORD_SUFFIX}"
+    """Where the record of this identity lives: the same path for every write of the same ``record_key``."""
+    key = hashlib.sha256(json.dumps(list(record_key(record)), default=str).encode()).hexdigest()[:12]
+    name = f"{slug(record['task'])}__{record['settings_id']}__{key}{RECORD_SUFFIX}"
     return Path(results_dir) / slug(record["model"]) / slug(record["method"]) / slug(record["lang"]) / name
 
 
-def write_record(results_dir: Path, record: dict) -> Path:
-    """Write one record atomically (temp file in the same folder, fsync, rename) and return its path.
+def _same_result(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Two records of one identity hold the same result (their provenance dates may differ)."""
+    return all(a.get(k) == b.get(k) for k in ("metrics", "n", "samples", "settings"))
 
-    Never overwrites: each call makes a new file, so concurrent writers lose nothing.
+
+def write_record(results_dir: Path, record: dict) -> Path:
+    """Write one record once (staged, fsynced, exclusive create) and return its path.
+
+    Idempotent: writing a record whose identity is already on disk with the same result changes nothing
+    (a rerun after a crash, two concurrent runs); a different, not older result for that identity replaces it
+    atomically (``--force``, a re-evaluation).
     """
     record = dict(record)
     record.setdefault("settings_id", settings_id(record.get("settings") or {}))
     _check(record, "record")
     path = record_path(Path(results_dir), record)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, record, allow_nan=False, fsync=True)
+    text = json.dumps(record, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+    if write_once(path, text, fsync=True):
+        return path
+    try:
+        existing = load_record(path)
+    except UserError:
+        existing = None  # a corrupt file of this identity: replaced by the good record below
+    if existing is not None and (_same_result(existing, record) or _date(existing) > _date(record)):
+        return path  # this result is already there, or a newer one is (the latest counts, as in latest_records)
+    write_text_atomic(path, text, fsync=True)
     return path
+
+
+def _date(record: Mapping[str, Any]) -> str:
+    return str(record.get("provenance", {}).get("date") or "")
 
 
 # ----------------------------------------------------------------------------------------------- reading

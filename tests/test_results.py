@@ -79,13 +79,31 @@ def test_write_then_load_round_trip(tmp_path):
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
 
-def test_every_write_is_a_new_file_and_the_latest_counts(tmp_path):
+def test_one_file_per_identity_and_the_latest_counts(tmp_path):
     older = make_record()
     older["provenance"]["date"] = "2026-01-01T00:00:00+00:00"
     newer = make_record(metrics={"exact_match": 60.0, "f1": 70.0})
     newer["provenance"]["date"] = "2026-01-02T00:00:00+00:00"
+    assert write_record(tmp_path, newer) == write_record(tmp_path, older)  # the name is the identity's
+    records = load_records([tmp_path])
+    assert len(records) == 1
+    assert [r["metrics"]["exact_match"] for r in latest_records(records)] == [60.0]
+    newest = make_record(metrics={"exact_match": 61.0, "f1": 71.0})
+    newest["provenance"]["date"] = "2026-01-03T00:00:00+00:00"
+    write_record(tmp_path, newest)  # a newer result of the same identity replaces the file
+    assert [r["metrics"]["exact_match"] for r in load_records([tmp_path])] == [61.0]
+
+
+def test_old_stores_with_stamped_names_are_still_read(tmp_path):
+    older = make_record()
+    older["provenance"]["date"] = "2026-01-01T00:00:00+00:00"
+    folder = tmp_path / "smollm2-135m-instruct" / "prom" / "th"
+    folder.mkdir(parents=True)
+    stamped = folder / f"prom_xquad_th__{older['settings_id']}__20260101T000000000000Z-12-abcd1234{RECORD_SUFFIX}"
+    stamped.write_text(json.dumps(older))
+    newer = make_record(metrics={"exact_match": 60.0, "f1": 70.0})
+    newer["provenance"]["date"] = "2026-01-02T00:00:00+00:00"
     write_record(tmp_path, newer)
-    write_record(tmp_path, older)
     records = load_records([tmp_path])
     assert len(records) == 2
     assert [r["metrics"]["exact_match"] for r in latest_records(records)] == [60.0]
@@ -101,7 +119,7 @@ WRITER = textwrap.dedent("""
         pass
     for i in range(25):
         write_record(out, record_from(model="m", method="prom", task="prom_mgsm_th", metrics={"accuracy": float(i)},
-                                      n=1, settings={"run": tag}, seed=i))
+                                      n=1, settings={"run": tag, "i": i}, seed=i))
 """)
 
 
@@ -116,32 +134,29 @@ def test_two_processes_writing_at_the_same_moment_lose_nothing(tmp_path):
     )
 
 
-def test_same_key_written_by_two_processes_keeps_both_files(tmp_path):
-    # Same model/method/lang/task/settings from two writers: neither overwrites the other.
-    script = WRITER.replace('settings={"run": tag}', "settings={}")
+def test_same_results_written_by_two_processes_are_each_written_once(tmp_path):
+    # The same 25 results (same identity, same scores) from two writers at the same instant: one file each.
+    script = WRITER.replace('settings={"run": tag, "i": i}', 'settings={"i": i}')
     start = time.time() + 2.0
     procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), tag, str(start)]) for tag in ("a", "b")]
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
-    assert len(list(tmp_path.rglob(f"*{RECORD_SUFFIX}"))) == 50
+    assert len(list(tmp_path.rglob(f"*{RECORD_SUFFIX}"))) == 25
+    assert sorted(r["settings"]["i"] for r in load_records([tmp_path])) == list(range(25))
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no stage left behind
 
 
 SLOW_WRITER = textwrap.dedent("""
-    import os, sys
+    import sys, time
     from pathlib import Path
-    import prom_bench.results as results
+    import prom_bench.fileio as fileio
     from prom_bench.results import record_from, write_record
-    real_fdopen = os.fdopen
-    class Stalling:
-        # Writes half the text, tells the parent, then hangs: the moment a crash would hurt most.
-        def __init__(self, handle): self.handle = handle
-        def __enter__(self): return self
-        def __exit__(self, *exc): return self.handle.__exit__(*exc)
-        def write(self, text):
-            self.handle.write(text[: len(text) // 2]); self.handle.flush()
+    def stalling(path, data, *, fsync):
+        # Writes half the bytes, tells the parent, then hangs: the moment a crash would hurt most.
+        with open(path, "xb") as handle:
+            handle.write(data[: len(data) // 2]); handle.flush()
             print("HALF", flush=True)
-            import time; time.sleep(60)
-        def __getattr__(self, name): return getattr(self.handle, name)
-    results.os.fdopen = lambda fd, *a, **k: Stalling(real_fdopen(fd, *a, **k))
+            time.sleep(60)
+    fileio._write_bytes = stalling
     write_record(Path(sys.argv[1]), record_from(model="m", method="t", task="prom_mgsm_th",
                                                 metrics={"accuracy": 1.0}, n=1))
 """)
@@ -153,8 +168,11 @@ def test_a_killed_write_leaves_no_partial_record(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert leftovers and all(p.name.startswith(".") and p.name.endswith(".tmp") for p in leftovers)
+    assert leftovers and all(p.name.startswith(".") and ".stage-" in p.name for p in leftovers)
     assert load_records([tmp_path]) == []  # readers never see the half-written file
+    # the next write of that record removes the dead writer's stage and writes the record once
+    write_record(tmp_path, record_from(model="m", method="t", task="prom_mgsm_th", metrics={"accuracy": 1.0}, n=1))
+    assert [p.name.startswith(".") for p in tmp_path.rglob("*") if p.is_file()] == [False]
 
 
 def test_corrupt_record_is_one_clear_error_naming_the_file(tmp_path):
