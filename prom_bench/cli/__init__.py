@@ -2,11 +2,14 @@
 
 Errors a user can cause print one line, ``error: ...``, on stderr and exit 2: our own (``UserError``) and
 click's usage errors (an unknown option, a value out of range), which click would otherwise draw as a
-multi-line box. Nothing else is caught here.
+multi-line box. Two failures of the machine, not the user, are one line too: a full or read-only disk
+(exit 1; every write is staged, so nothing is half-written and a rerun continues), and SIGTERM/SIGHUP
+(exit 128 + the signal; child processes are stopped first). Nothing else is caught here.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -21,6 +24,10 @@ from rich.console import Console
 from prom_bench.cli import data, evaluate, probe, report, run, tasks, train  # noqa: F401
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
+from prom_bench.processes import Terminated, signals_as_exceptions
+
+# Errors of the destination, not of the program: reported in one line, without a traceback.
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 # typer ships its own copy of click; its exception classes are these (typer re-exports only Abort and Exit).
 try:
@@ -32,7 +39,8 @@ except ImportError:  # typer before it vendored click
 def main(argv: list[str] | None = None) -> None:
     """Entry point. Usage errors and ``UserError`` are one line on stderr and exit 2."""
     try:
-        code = app(args=argv, prog_name="prom-bench", standalone_mode=False)
+        with signals_as_exceptions():
+            code = app(args=argv, prog_name="prom-bench", standalone_mode=False)
     except UserError as exc:
         _fail(str(exc), exc.exit_code)
     except click_errors.NoArgsIsHelpError as exc:  # a bare group: its help, as click would show it
@@ -45,6 +53,13 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc.format_message(), exc.exit_code)
     except typer.Abort:
         _fail("aborted", 130)
+    except Terminated as exc:
+        _fail(f"{exc}; work finished so far is kept, a rerun continues from there", exc.exit_code)
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS:
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        _fail(f"{exc.strerror}{where}; nothing was half-written: free space (or make it writable) and rerun", 1)
     # As in click's standalone mode, always leave through SystemExit (typer.Exit(n) returns n here).
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -19,6 +19,7 @@ from prom_bench.errors import UserError
 
 _HELP = {f.name: f.metadata["help"] for f in dataclasses.fields(DataSources)}
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
+OVERWRITE_HELP = "Replace an existing --out (without it an existing file or non-empty folder is never touched)."
 
 
 @data_app.command("build")
@@ -60,10 +61,14 @@ def build_command(
         help="KEY=VALUE for a translate:<backend> s_t source (model, file, endpoint, key_env, batch_size); repeatable.",
         show_default=False,
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Build the training mixture a method uses (s_e, s_t, s_e2t with role tags), with its dataset card."""
-    from prom_bench.data.build import build_mixture, write_mixture
+    from prom_bench.data.build import build_mixture, write_mixture_files
+    from prom_bench.fileio import check_destination, output
     from prom_bench.languages import parse_langs
+
+    check_destination(out, kind="dir", overwrite=overwrite)
 
     sources = DataSources.preset(preset)
     overrides = {
@@ -104,9 +109,12 @@ def build_command(
     table = Table(title=f"mixtures ({mixtures[0].method})")
     for column in ("lang", "s_e", "s_t", "s_e2t", "total", "written to"):
         table.add_column(column)
+    # All languages are staged together and moved into place when complete: nothing half-written, nothing lost.
+    with output(out, kind="dir", overwrite=overwrite) as staging:
+        for mixture in mixtures:
+            write_mixture_files(mixture, staging if len(langs) == 1 else staging / mixture.lang)
     for mixture in mixtures:
         target = out if len(langs) == 1 else out / mixture.lang
-        write_mixture(mixture, target)
         counts = mixture.counts()
         table.add_row(
             mixture.lang,
@@ -155,13 +163,17 @@ def translate_command(
     batch_size: Optional[int] = typer.Option(
         None, "--batch-size", min=1, help="Segments per request / model batch.", show_default=False
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Translate Alpaca-style records into a language; cached by content, so a rerun pays only for what is missing."""
     from prom_bench.data.backends import make_backend
     from prom_bench.data.cache import TranslationCache
     from prom_bench.data.sources import load_english_instructions
     from prom_bench.data.translate import needed_segments, translate_records, write_jsonl
+    from prom_bench.fileio import check_destination
     from prom_bench.languages import get
+
+    check_destination(out, kind="file", overwrite=overwrite)
 
     code = get(lang).code
     if code == "en":
@@ -178,7 +190,7 @@ def translate_command(
         markup=False,
     )
     translated = translate_records(records, code, engine, cache=cache, console=_err)
-    write_jsonl(translated, out)
+    write_jsonl(translated, out, overwrite=overwrite)
     _err.print(f"wrote {len(translated)} records to {out}; cache: {cache.path}", markup=False)
 
 

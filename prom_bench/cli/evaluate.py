@@ -75,6 +75,11 @@ def eval_command(
     method_name = methods.get(method or "base").name
     if adapter is not None and not (adapter / "adapter_config.json").is_file():
         raise UserError(f"--adapter '{adapter}' is not a peft adapter folder (no adapter_config.json in it)")
+    if not no_record:  # a results folder that cannot be written fails now, not after the evaluation
+        from prom_bench.fileio import check_writable
+        from prom_bench.results import DEFAULT_RESULTS_DIR
+
+        check_writable(Path(results or DEFAULT_RESULTS_DIR), "results folder")
     ref = models.resolve(model)
     directory = resolve_data_dir(data_dir)
     console = Console(stderr=True, highlight=False)

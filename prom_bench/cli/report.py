@@ -123,6 +123,9 @@ def report_command(
     compare: Optional[str] = typer.Option("paper", "--compare", help="Numbers to put beside: 'paper', or 'none'."),
     title: str = typer.Option("prom-bench report", "--title", help="Title of the page."),
     include_limited: bool = typer.Option(False, "--include-limited", help=INCLUDE_LIMITED_HELP),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing --out file (without it an existing file is never touched)."
+    ),
 ) -> None:
     """Write one self-contained HTML page: the tables, bootstrap intervals and the probe/interference plots."""
     from prom_bench.report.html_report import write_report
@@ -131,6 +134,7 @@ def report_command(
     path = write_report(
         records,
         out,
+        overwrite=overwrite,
         probe_dir=probe,
         interference_dir=interference,
         compare=None if compare in (None, "none") else compare,

@@ -18,8 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ from prom_bench.data.sources import (
     local_parallel_sources,
 )
 from prom_bench.errors import UserError, unknown
+from prom_bench.fileio import stage
 from prom_bench.languages import get
 
 TRANSLATION_INSTRUCTION = "Translate the following sentences from English to {language}."
@@ -314,32 +313,28 @@ def stats(mixture: Mixture) -> dict:
     }
 
 
-def write_mixture(mixture: Mixture, out_dir: Path) -> Path:
-    """Write ``train.jsonl``, ``README.md`` (dataset card) and ``stats.json`` into ``out_dir``, atomically.
+def write_mixture_files(mixture: Mixture, folder: Path) -> Path:
+    """Write ``train.jsonl``, ``README.md`` (dataset card) and ``stats.json`` into ``folder`` (made if missing)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "train.jsonl").open("w", encoding="utf-8") as handle:
+        for example in mixture.examples:
+            handle.write(json.dumps(example, ensure_ascii=False) + "\n")
+    (folder / "stats.json").write_text(
+        json.dumps(stats(mixture), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    (folder / "README.md").write_text(render_card(mixture), encoding="utf-8")
+    return folder
 
-    Everything is written into a temporary folder beside ``out_dir`` and renamed into place, so a
-    failure leaves no partial mixture and an existing one is replaced whole.
+
+def write_mixture(mixture: Mixture, out_dir: Path) -> Path:
+    """Write a mixture's files into ``out_dir`` atomically, replacing a mixture there (the pipeline's cache).
+
+    Everything is written into a staging folder beside ``out_dir`` and renamed into place, so a failure
+    leaves no partial mixture and an existing one is replaced whole. A folder the user named goes through
+    ``fileio.output`` instead, which never replaces it without ``--overwrite``.
     """
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        with (tmp / "train.jsonl").open("w", encoding="utf-8") as handle:
-            for example in mixture.examples:
-                handle.write(json.dumps(example, ensure_ascii=False) + "\n")
-        (tmp / "stats.json").write_text(
-            json.dumps(stats(mixture), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        (tmp / "README.md").write_text(render_card(mixture), encoding="utf-8")
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with stage(out_dir, kind="dir") as staging:
+        write_mixture_files(mixture, staging)
     return out_dir

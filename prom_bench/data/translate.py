@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from prom_bench.data import protect
 from prom_bench.data.cache import TranslationCache
 from prom_bench.data.files import INSTRUCTION_FIELDS
-from prom_bench.fileio import write_text_atomic
+from prom_bench.fileio import output, write_text_atomic
 
 SOURCE_LANG = "en"
 
@@ -105,6 +105,11 @@ def translate_records(
     ]
 
 
-def write_jsonl(records: list[dict], path: Path) -> Path:
-    """Write records as JSON Lines atomically."""
-    return write_text_atomic(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+def write_jsonl(records: list[dict], path: Path, *, overwrite: bool = True) -> Path:
+    """Write records as JSON Lines atomically; ``overwrite=False`` refuses an existing file (``fileio.output``)."""
+    text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    if overwrite:
+        return write_text_atomic(path, text)
+    with output(path, kind="file") as staged:
+        staged.write_text(text, encoding="utf-8")
+    return Path(path)

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from prom_bench.errors import UserError
-from prom_bench.fileio import write_json_atomic
+from prom_bench.fileio import read_json_checked, shape, write_json_atomic
 from prom_bench.models import ModelRef
 from prom_bench.paths import cache_dir
 from prom_bench.probe.config import ProbeConfig
@@ -204,7 +204,7 @@ def probe(
     cfg.validate()
     folder = probe_cache_dir(model_ref, adapter)
     path = folder / "decisions.json"
-    cached = json.loads(path.read_text()) if path.is_file() else {}
+    cached = read_json_checked(path, _decisions_problem, what="probe decisions") or {}
     by_config = cached.get("by_config", {})
     # One slot per measurement setting, so a 2-shot demo run and a 5-shot probe of the same model do not evict
     # each other; the block n is not part of it (one curve serves every n).
@@ -255,6 +255,27 @@ def regulation(
         lang: result["decision"]
         for lang, result in probe(model, langs, cfg, pivot_layer=pivot_layer, progress=progress).items()
     }
+
+
+def _decisions_problem(data: Any) -> str | None:
+    """The shape ``probe`` writes: ``{"by_config": {id: {"config": {...}, "langs": {lang: {curve, decision}}}}}``."""
+    problem = shape(data, dict, by_config=dict)
+    if problem:
+        return problem
+    fields = {f.name for f in dataclasses.fields(Decision)}
+    required = {f.name for f in dataclasses.fields(Decision) if f.default is dataclasses.MISSING}
+    for slot in data["by_config"].values():
+        problem = shape(slot, dict, config=dict, langs=dict)
+        if problem:
+            return problem
+        for lang, entry in slot["langs"].items():
+            problem = shape(entry, dict, curve=dict, decision=dict)
+            if problem:
+                return f"{lang}: {problem}"
+            keys = set(entry["decision"])
+            if not required <= keys <= fields:
+                return f"{lang}: the decision's fields are not a Decision's"
+    return None
 
 
 def load_probe_model(model_ref: ModelRef, adapter: str | None = None):

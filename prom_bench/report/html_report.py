@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from prom_bench.errors import UserError
-from prom_bench.fileio import write_text_atomic
+from prom_bench.fileio import check_destination, output
 from prom_bench.report.cells import ALL_CELLS, BENCH_LABEL, method_label, models_in, select
 from prom_bench.report.prepare import prepare
 from prom_bench.report.render import to_html
@@ -180,8 +180,15 @@ def build_report(
     )
 
 
-def write_report(records: list[dict], out: Path, **kwargs) -> Path:
-    """Build the page and write it atomically to ``out`` (temp file + rename); returns ``out``."""
-    page = build_report(records, **kwargs)
+def write_report(records: list[dict], out: Path, *, overwrite: bool = False, **kwargs) -> Path:
+    """Build the page and write it to ``out`` through a stage (``fileio.output``); returns ``out``.
+
+    ``out`` is checked before the page is built: an existing file is replaced only with ``overwrite``; a
+    symlink, a device or a missing folder is one clear error.
+    """
     out = Path(out)
-    return write_text_atomic(out, page)
+    check_destination(out, kind="file", overwrite=overwrite)
+    page = build_report(records, **kwargs)
+    with output(out, kind="file", overwrite=overwrite) as staged:
+        staged.write_text(page, encoding="utf-8")
+    return out

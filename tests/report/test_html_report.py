@@ -48,6 +48,7 @@ def analysis_dirs(tmp_path):
 def test_report_is_self_contained(cli, tmp_path, fixture_runs, analysis_dirs):
     probe, interference = analysis_dirs
     out = tmp_path / "site" / "report.html"
+    out.parent.mkdir()  # a missing folder is refused (tests/faults/test_destinations.py)
     result = cli("report", fixture_runs, "--out", out, "--probe", probe, "--interference", interference)
     assert result.returncode == 0, result.stderr
     page = out.read_text(encoding="utf-8")
@@ -56,7 +57,7 @@ def test_report_is_self_contained(cli, tmp_path, fixture_runs, analysis_dirs):
     assert "decisions.json" in page and "&quot;pivots&quot;" in page
     assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", page)  # nothing fetched from anywhere
     assert "<style>" in page and "<link" not in page and "<script" not in page
-    assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+    assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # no stage left beside it
 
 
 def test_missing_probe_folder_is_one_line(cli, tmp_path, paper_dir):
