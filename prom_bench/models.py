@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prom_bench.errors import UserError
-from prom_bench.fileio import read_json_checked, shape, stage, warn
+from prom_bench.fileio import clean_stale_stages, read_json_checked, shape, stage, warn
 from prom_bench.paths import cache_dir
 from trainer.integrity import safetensors_problem
 
@@ -181,14 +181,14 @@ def _load_checkpoint(model, path: Path):
     from trainer import TrainConfig
     from trainer.model import add_lora
 
+    problem = safetensors_problem(path / "model.safetensors")
+    if problem:
+        raise UserError(f"checkpoint {path} is damaged: {problem}; give an earlier checkpoint or the final weights")
     saved = json.loads((path / "train_config.json").read_text())
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in saved.items() if k in names})
     if cfg.lora:
         model = add_lora(model, cfg)
-    problem = safetensors_problem(path / "model.safetensors")
-    if problem:
-        raise UserError(f"checkpoint {path} is damaged: {problem}; give an earlier checkpoint or the final weights")
     prefix = "causal_lm."
     state = {k[len(prefix) :]: v for k, v in load_file(str(path / "model.safetensors")).items() if k.startswith(prefix)}
     missing_from_model = sorted(set(state) - set(model.state_dict()))
@@ -258,6 +258,7 @@ def _check_causal(path: str, spec: str):
 
 def _ensure_default(*, progress: bool) -> Path:
     target = cache_dir() / "models" / "smollm2-135m-instruct"
+    clean_stale_stages(target)  # a conversion killed midway left its stage (183 MB) behind
     if target.is_dir():
         problem = _cached_model_problem(target, "prom_bench_source.json")
         if problem is None:
@@ -339,6 +340,7 @@ TINY_CONFIG = dict(
 
 def _ensure_tiny() -> Path:
     target = cache_dir() / "models" / "tiny-llama"
+    clean_stale_stages(target)
     if target.is_dir():
         problem = _cached_model_problem(target, "generation_config.json")
         if problem is None:
