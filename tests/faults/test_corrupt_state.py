@@ -118,8 +118,8 @@ def test_damaged_training_result_retrains(tmp_path, monkeypatch, capfd):
 
 
 def test_damaged_probe_decisions_are_measured_again(tmp_path, monkeypatch, capfd):
-    from prom_bench import probe
-    from prom_bench.analysis_config import ProbeConfig
+    from prom_bench.probe import lens as probe
+    from prom_bench.probe.config import ProbeConfig
 
     monkeypatch.setenv("PROM_BENCH_HOME", str(tmp_path / "home"))
     tiny = models.resolve("tiny")
