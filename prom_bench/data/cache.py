@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from prom_bench.fileio import warn
 from prom_bench.paths import cache_dir
 
 
@@ -30,12 +31,21 @@ class TranslationCache:
         self.path = root / f"{source_lang}-{target_lang}.{slug}.jsonl"
         self._entries: dict[str, str] = {}
         if self.path.is_file():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
+            lines = self.path.read_bytes().splitlines()
+            damaged = 0
+            for number, line in enumerate(lines, 1):
                 try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # the last line of a killed run
+                    entry = json.loads(line.decode("utf-8"))
+                    if not (isinstance(entry, dict) and isinstance(entry.get("key"), str)):
+                        raise ValueError("not an entry")
+                    if not isinstance(entry.get("target"), str):
+                        raise ValueError("not an entry")
+                except ValueError:  # JSON and UTF-8 errors are ValueErrors too
+                    damaged += number < len(lines)  # a torn last line is the normal trace of a killed run
+                    continue  # never trusted: the segment is translated again
                 self._entries[entry["key"]] = entry["target"]
+            if damaged:
+                warn(f"translation cache {self.path}: {damaged} damaged line(s) ignored; those segments are redone")
 
     def key(self, text: str) -> str:
         return segment_key(self.backend_id, self.source_lang, self.target_lang, text)

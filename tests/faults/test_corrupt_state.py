@@ -218,3 +218,17 @@ def test_a_stale_default_model_stage_is_removed_on_the_next_start(tmp_path, monk
     monkeypatch.setenv("PROM_BENCH_HOME", str(home))
     assert models.resolve("default").path.endswith("smollm2-135m-instruct")
     assert not stale.exists()
+
+
+def test_damaged_translation_cache_lines_are_ignored_and_redone(tmp_path, capfd):
+    from prom_bench.data.cache import TranslationCache
+
+    cache = TranslationCache("file:x", "th", root=tmp_path)
+    cache.put_many([("one", "หนึ่ง"), ("two", "สอง")])
+    with open(cache.path, "ab") as handle:  # a wrong value, bad bytes, a wrong entry, then a torn last line
+        handle.write(b'[]\n\xff\xfe\n{"key": 1, "target": "x"}\n{"key": "k", "tar')
+    again = TranslationCache("file:x", "th", root=tmp_path)
+    assert (len(again), again.get("one"), again.get("two")) == (2, "หนึ่ง", "สอง")
+    assert "3 damaged line(s) ignored" in capfd.readouterr().err  # the torn last line is expected, not damage
+    again.put_many([("three", "สาม")])
+    assert TranslationCache("file:x", "th", root=tmp_path).get("three") == "สาม"
