@@ -44,11 +44,10 @@ def test_full_disk_is_one_line_and_the_rerun_completes_once(tmp_path, tmpfs):
     results = disk / "results"
     results.mkdir()
     filler = disk / "filler"
-    with open(filler, "wb") as handle:  # fill the disk to the last byte
+    with open(filler, "wb", buffering=0) as handle:  # fill the disk to the last byte
         try:
             while True:
                 handle.write(b"\0" * 4096)
-                handle.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
     args = _run_args(tmp_path / "runs", results, methods="base", langs="th")
