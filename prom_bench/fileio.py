@@ -231,7 +231,7 @@ def check_destination(dest: Path, *, kind: Kind, overwrite: bool = False, option
     parent = dest.parent
     if not parent.is_dir():
         raise UserError(f"{option} '{dest}': its folder '{parent}' does not exist; create it first")
-    check_writable(parent, f"{option} folder", create=False)
+    check_writable(parent, f"{option} folder")
 
 
 @contextlib.contextmanager
@@ -246,17 +246,22 @@ def output(dest: Path, *, kind: Kind, overwrite: bool = False, option: str = "--
         raise UserError(f"{option} '{dest}' appeared while it was being written; nothing was replaced") from None
 
 
-def check_writable(folder: Path, what: str, *, create: bool = True) -> None:
-    """Probe that files can be created in ``folder`` (made if missing); one line naming it when not."""
+def check_writable(folder: Path, what: str) -> None:
+    """Probe that files can be created in ``folder``; one line naming it when not. Leaves nothing behind.
+
+    A folder that does not exist yet is probed at its nearest existing ancestor (where it would be made),
+    so bad input found later still finds nothing written.
+    """
     folder = Path(folder)
+    probe_in = folder
+    while not probe_in.exists() and not probe_in.is_symlink() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent
+    if not probe_in.is_dir():
+        raise UserError(f"{what} '{folder}': '{probe_in}' is a file, not a folder; give a folder")
     try:
-        if create:
-            folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-")
+        fd, probe = tempfile.mkstemp(dir=probe_in, prefix=".write-probe-")
         os.close(fd)
         os.unlink(probe)
-    except FileExistsError:
-        raise UserError(f"{what} '{folder}' is a file, not a folder; give a folder") from None
     except OSError as exc:
         raise UserError(f"{what} '{folder}' is not writable ({exc.strerror}); give a folder you can write to") from None
 
