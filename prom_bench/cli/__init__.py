@@ -60,13 +60,6 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc.format_message(), exc.exit_code)
     except typer.Abort:
         _fail("aborted", 130)
-    except Terminated as exc:
-        _fail(f"{exc}; work finished so far is kept, a rerun continues from there", exc.exit_code)
-    except OSError as exc:
-        if exc.errno not in DISK_ERRORS:
-            raise
-        where = f" writing {exc.filename}" if exc.filename else ""
-        _fail(f"{exc.strerror}{where}; nothing was half-written: free space (or make it writable) and rerun", 1)
     # As in click's standalone mode, always leave through SystemExit (typer.Exit(n) returns n here).
     sys.exit(code if isinstance(code, int) else 0)
 
