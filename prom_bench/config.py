@@ -325,8 +325,12 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     """Check and gently convert a value to a field's type (``1`` for a float, ``'a,b'`` for a list)."""
     origin = typing.get_origin(hint)
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if hint is Any or value is None:
+    if hint is Any:
         return value
+    if value is None:  # 'KEY=' or 'KEY=null': only where the setting may be unset
+        if type(None) in typing.get_args(hint):
+            return None
+        raise UserError(f"setting '{name}' has no value; give a {_tname(hint)}")
     if origin in (typing.Union, types.UnionType):
         for arg in args:
             try:

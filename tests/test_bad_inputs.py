@@ -170,10 +170,10 @@ TRAIN_SETTINGS = [
     "scheduler=bogus", "precision=fp16", "truncation=left", "logging=mlflow", "warmup_ratio=1",
     "warmup_ratio=-0.1", "weight_decay=-1", "max_grad_norm=-1", "max_grad_norm=.inf", "max_length=0",
     "logits_chunk_size=0", "save_steps=-1", "resume=maybe", "seed=abc", "lora=sometimes", "bogus=1",
-    "trust_pickle_checkpoints=perhaps",
+    "trust_pickle_checkpoints=perhaps", "lr=", "lr=null", "lora_target_modules=null",
 ]  # fmt: skip
 OTHER_SETTINGS = [
-    "eval.limit=0", "eval.limit=-1", "eval.limit=abc", "eval.batch_size=0", "eval.max_gen_toks=0",
+    "eval.limit=0", "eval.limit=-1", "eval.limit=abc", "eval.batch_size=0", "eval.batch_size=null", "workers=", "eval.max_gen_toks=0",
     "eval.max_gen_toks=-5", "eval.data_dir=/nonexistent/eval", "eval.bogus=1", "probe.shots=-1", "probe.layer=0",
     "probe.layer=99", "probe.layer=-0.5", "probe.layer=.nan", "probe.floor=1", "probe.floor=-1",
     "probe.undetermined=bogus", "probe.n_examples=-1", "probe.batch_size=0", "probe.data=/nonexistent/cloze",
