@@ -219,9 +219,11 @@ def validate(config: RunConfig) -> None:
     train = config.train
     if train.objective in ("sft", "pivot"):
         train = dataclasses.replace(train, objective="pivot")
-    try:  # the trainer never imports prom_bench, so its checks raise ValueError
+    from trainer.config import SettingsError
+
+    try:  # the trainer never imports prom_bench: its checks raise SettingsError (any other error is a bug)
         train.validate()
-    except ValueError as exc:
+    except SettingsError as exc:
         raise UserError(f"train settings: {exc}") from None
     config.data.validate()
     config.eval.validate()
