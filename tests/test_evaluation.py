@@ -63,7 +63,10 @@ def test_eval_runs_all_eleven_paper_cells(eval_run):
         assert 1 <= record["n"] <= 5 and record["n"] == len(record["samples"])
         assert record["provenance"]["dataset"]["source"] == "local"
         assert Path(record["provenance"]["dataset"]["path"]).is_file()
-        assert record["provenance"]["task_version"] == 1.0
+        assert record["provenance"]["task_version"] == (1.0 if record["benchmark"] == "mgsm" else 2.0)
+        if record["benchmark"] != "mgsm":  # both measures, per item and as means
+            assert set(record["metrics"]) == {"exact_match", "f1", "paper_exact_match", "paper_f1"}
+            assert all({"paper_exact_match", "paper_f1"} <= set(s) for s in record["samples"])
         # metrics are percent means of the per-item fractions
         for metric, value in record["metrics"].items():
             assert value == pytest.approx(100 * sum(s[metric] for s in record["samples"]) / record["n"])
