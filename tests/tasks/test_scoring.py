@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from official_scripts import ref_em, ref_f1, ref_max, span_predictions, xquad_items
 from official_scripts import disjoint as _disjoint
+from official_scripts import ref_em, ref_f1, ref_max, span_predictions, xquad_items
 
 english_predictions = span_predictions
 
