@@ -32,10 +32,12 @@ class TaskResult:
 
     Attributes:
         task: task name (``prom_xquad_th``).
-        metrics: means in percent, 0-100: ``{"exact_match", "f1"}`` for QA, ``{"accuracy"}`` for MGSM.
+        metrics: means in percent, 0-100: ``{"exact_match", "f1", "paper_exact_match", "paper_f1"}`` for QA,
+            ``{"accuracy"}`` for MGSM.
         n: number of items scored.
-        samples: per item, ``{"doc_id": int, "exact_match": 0/1, "f1": 0..1}`` or ``{"doc_id", "accuracy": 0/1}``,
-            each with the ``prompt`` the model saw, the ``gold`` answers and the generated ``response``.
+        samples: per item, ``{"doc_id": int, "exact_match": 0/1, "f1": 0..1, "paper_exact_match": 0/1,
+            "paper_f1": 0..1}`` or ``{"doc_id", "accuracy": 0/1}``, each with the ``prompt`` the model saw, the
+            ``gold`` answers and the generated ``response``.
         version: the task's ``metadata.version``.
         dataset: where the items came from: ``{"source": "local", "path": ...}`` or
             ``{"source": "hub", "id": ..., "revision": ...}``, with ``name`` and ``split``.
@@ -221,7 +223,7 @@ def _run_task(
     )
     if keep is not None:
         keep.append(output)
-    names = BENCHMARKS[family_of(name)].metrics
+    names = BENCHMARKS[family_of(name)].recorded
     metrics_raw = output["results"][name]
     metrics = {m: round(100.0 * float(metrics_raw[f"{m},{_FILTER}"]), 4) for m in names}
     samples = [

@@ -162,9 +162,11 @@ def records_from_results(path: Path) -> list[dict]:
     for task, values in results["results"].items():
         if not re.fullmatch(rf"prom_({'|'.join(BENCHMARKS)})_[a-z]+", task):
             continue  # groups (prom_qa) and other tasks
-        metrics_names = BENCHMARKS[family_of(task)].metrics
-        if not all(f"{m},none" in values for m in metrics_names):
+        bench = BENCHMARKS[family_of(task)]
+        if not all(f"{m},none" in values for m in bench.metrics):
             continue
+        # the paper's measure too, when the tasks reported it (task version 2.0 on)
+        metrics_names = bench.metrics + tuple(m for m in bench.paper_metrics if f"{m},none" in values)
         samples_file = path.parent / f"samples_{task}_{stamp}.jsonl"
         samples = _samples(samples_file, metrics_names) if samples_file.is_file() else []
         task_config = (results.get("configs") or {}).get(task) or {}

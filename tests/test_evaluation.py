@@ -63,7 +63,10 @@ def test_eval_runs_all_eleven_paper_cells(eval_run):
         assert 1 <= record["n"] <= 5 and record["n"] == len(record["samples"])
         assert record["provenance"]["dataset"]["source"] == "local"
         assert Path(record["provenance"]["dataset"]["path"]).is_file()
-        assert record["provenance"]["task_version"] == 1.0
+        assert record["provenance"]["task_version"] == (1.0 if record["benchmark"] == "mgsm" else 2.0)
+        if record["benchmark"] != "mgsm":  # both measures, per item and as means
+            assert set(record["metrics"]) == {"exact_match", "f1", "paper_exact_match", "paper_f1"}
+            assert all({"paper_exact_match", "paper_f1"} <= set(s) for s in record["samples"])
         # metrics are percent means of the per-item fractions
         for metric, value in record["metrics"].items():
             assert value == pytest.approx(100 * sum(s[metric] for s in record["samples"]) / record["n"])
@@ -111,3 +114,27 @@ def test_in_memory_model_gives_the_same_results_as_its_path(tiny_model, local_da
     assert [r.n for r in in_memory] == [2, 2]
     responses = [s["response"] for r in in_memory for s in r.samples]
     assert all(isinstance(text, str) for text in responses) and any(text.strip() for text in responses)
+
+
+def test_a_table_of_demo_results_shows_both_measures(eval_run):
+    """The records `prom-bench eval` wrote on the demo data, as Table 1 with --metric both: every QA cell's
+    language-aware and paper EM/F1, each equal to the record's."""
+    import csv
+    import io
+
+    from prom_bench.cli import report as _report_commands  # noqa: F401  (registers `table`)
+
+    outcome, results = eval_run
+    assert outcome.exit_code == 0, outcome.output
+    # --limit 5 made them smoke tests, which tables show only when asked
+    args = ["table", str(results), "--table", "1", "--metric", "both", "--format", "csv", "--include-limited"]
+    shown = CliRunner().invoke(app, args)
+    assert shown.exit_code == 0, shown.output
+    [row] = list(csv.DictReader(io.StringIO(shown.output)))
+    assert row["method"] == "base"
+    records = {r["task"]: r for r in (json.loads(p.read_text()) for p in results.glob("**/*.record.json"))}
+    names = {"exact_match": "em", "f1": "f1", "paper_exact_match": "paper em", "paper_f1": "paper f1"}
+    for task, bench, lang in [(t, *t.split("_")[1:]) for t in sorted(PAPER_CELLS) if "_mgsm_" not in t]:
+        label = {"xquad": "XQuAD", "mlqa": "MLQA", "indicqa": "IndicQA"}[bench]
+        for metric, name in names.items():
+            assert float(row[f"{label} {lang} {name}"]) == pytest.approx(records[task]["metrics"][metric], abs=0.05)

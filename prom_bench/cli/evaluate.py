@@ -161,10 +161,13 @@ def _adapter_settings(adapter: Path | None) -> dict:
 
 def _table(model: str, method: str, pairs: list[tuple[str, str]], outcomes) -> Table:
     table = Table(title=f"{model} ({method})")
-    for column in ("lang", "task", "n", "EM", "F1", "accuracy"):
+    columns = {"EM": "exact_match", "F1": "f1", "paper EM": "paper_exact_match", "paper F1": "paper_f1"}
+    columns["accuracy"] = "accuracy"
+    for column in ("lang", "task", "n", *columns):
         table.add_column(column, justify="left" if column in ("lang", "task") else "right")
     for (lang, _), result in zip(pairs, outcomes):
         m = result.metrics
         cell = lambda key, m=m: f"{m[key]:.1f}" if key in m else "-"  # noqa: E731
-        table.add_row(lang, result.task, str(result.n), cell("exact_match"), cell("f1"), cell("accuracy"))
+        table.add_row(lang, result.task, str(result.n), *(cell(key) for key in columns.values()))
+    table.caption = "EM/F1: language-aware (primary); paper EM/F1: as the paper's harness scored them (tasks/README.md)"
     return table

@@ -52,6 +52,14 @@ def table_command(
     compare: Optional[str] = typer.Option(
         None, "--compare", help="Put another source's numbers beside: 'paper' (the paper's LLaMA2-7B results)."
     ),
+    metric: Optional[str] = typer.Option(
+        None,
+        "--metric",
+        help="QA measure: 'language-aware' (prom-bench's normaliser for every script, the primary one), 'paper' "
+        "(the paper's harness: official SQuAD v1.1 / MLQA v1 scripts) or 'both'. Default: language-aware, "
+        "paper with --compare paper.",
+        show_default=False,
+    ),
     significant: bool = typer.Option(
         False,
         "--significant",
@@ -67,13 +75,15 @@ def table_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
     include_limited: bool = typer.Option(False, "--include-limited", help=INCLUDE_LIMITED_HELP),
 ) -> None:
-    """Render the paper's tables from result records, e.g. `prom-bench table leaderboards/paper --table 3 --format
-    csv`."""
+    """Render the paper's tables from result records, e.g. `prom-bench table leaderboards/paper --compare paper
+    --table 3 --format csv`."""
     from prom_bench.errors import unknown
     from prom_bench.report import FORMATS, render_tables, tables_renderable
+    from prom_bench.report.cells import parse_measure
     from prom_bench.report.tables import parse_table
 
     parse_table(table)
+    parse_measure(metric)
     if fmt not in FORMATS:
         raise unknown("format", fmt, FORMATS)
     records = _load(results)
@@ -91,6 +101,7 @@ def table_command(
                 resamples=resamples,
                 seed=seed,
                 include_limited=include_limited,
+                metric=metric,
             )
         )
     else:
@@ -105,6 +116,7 @@ def table_command(
                 resamples=resamples,
                 seed=seed,
                 include_limited=include_limited,
+                metric=metric,
             ),
             nl=False,
         )

@@ -13,9 +13,17 @@ note. Cells where regulation set lambda = 0 belong to the run whose other settin
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from prom_bench.benchmarks import BENCHMARKS, METRIC_LABEL, Cell, target_cells  # noqa: F401 (the tables' names)
+from prom_bench.benchmarks import (  # noqa: F401 (the tables' names)
+    BENCHMARKS,
+    METRIC_LABEL,
+    PAPER_QA_METRICS,
+    QA_METRICS,
+    Cell,
+    target_cells,
+)
+from prom_bench.errors import UserError
 from prom_bench.methods import METHODS
 from prom_bench.results import latest_records
 
@@ -23,6 +31,36 @@ ALL_CELLS = target_cells()  # the cells of Tables 1-3 (the paper's 11 with the b
 QA_CELLS = tuple(c for c in ALL_CELLS if BENCHMARKS[c.benchmark].kind == "qa")  # Table 1
 MGSM_CELLS = tuple(c for c in ALL_CELLS if BENCHMARKS[c.benchmark].kind == "math")  # Table 2
 BENCH_LABEL = {family: b.label for family, b in BENCHMARKS.items()}
+# Which QA measure a table shows (``--metric``): the metrics of a QA cell under each choice. Language-aware
+# (``exact_match``, ``f1``) is the primary measure; the paper's (``paper_*``) is what its harness computed.
+QA_MEASURES = {
+    "language-aware": QA_METRICS,
+    "paper": PAPER_QA_METRICS,
+    "both": QA_METRICS + PAPER_QA_METRICS,
+}
+MEASURE_TEXT = {
+    "language-aware": "language-aware EM/F1 (prom-bench's normaliser for every script)",
+    "paper": "the paper's EM/F1 (the official SQuAD v1.1 script for XQuAD and IndicQA, MLQA v1 for MLQA)",
+}
+
+
+def parse_measure(metric: str | None, compare: str | None = None) -> str:
+    """``--metric``: language-aware, paper or both; None means paper beside ``--compare paper``, else
+    language-aware (the primary measure). One clear line for anything else."""
+    if metric is None:
+        return "paper" if compare == "paper" else "language-aware"
+    key = str(metric).strip().lower()
+    if key not in QA_MEASURES:
+        raise UserError(f"unknown metric '{metric}'; valid: {', '.join(QA_MEASURES)}")
+    return key
+
+
+def measure_cells(measure: str) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
+    """(QA cells, all cells) whose QA metrics are those of ``measure`` (MGSM cells keep accuracy)."""
+    qa = tuple(replace(c, metrics=QA_MEASURES[measure]) for c in QA_CELLS)
+    return qa, qa + MGSM_CELLS
+
+
 # Row order of Tables 1-3 (the paper lists PROM first and the untrained model last).
 METHOD_ORDER = ("prom", "prom-noreg", "t+e", "t", "base")
 BASELINE = "t+e"

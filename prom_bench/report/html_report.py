@@ -143,9 +143,18 @@ def build_report(
     compare: str | None = "paper",
     title: str = "prom-bench report",
     include_limited: bool = False,
+    metric: str | None = None,
 ) -> str:
-    """The whole page as one HTML string (smoke tests left out unless ``include_limited``, as in the tables)."""
-    tables = build_tables(records, "all", compare=compare, include_limited=include_limited)
+    """The whole page as one HTML string (smoke tests left out unless ``include_limited``, as in the tables).
+    ``metric``: the QA measure of the tables (default: both beside the paper, so the primary language-aware
+    scores stay on the page; else language-aware)."""
+    tables = build_tables(
+        records,
+        "all",
+        compare=compare,
+        include_limited=include_limited,
+        metric=metric or ("both" if compare else None),
+    )
     shown = prepare(records, include_limited=include_limited).records
     ci = ci_table(select(shown))
     chart = results_chart(shown)

@@ -335,6 +335,7 @@ def render_tables(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     include_limited: bool = False,
+    metric: str | None = None,
 ) -> str:
     """The paper's tables from ``records``, as text in ``fmt`` (rich gives plain text; see ``tables_renderable``).
 
@@ -358,6 +359,7 @@ def render_tables(
             resamples=resamples,
             seed=seed,
             include_limited=include_limited,
+            metric=metric,
         ),
         fmt,
     )

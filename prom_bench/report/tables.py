@@ -3,10 +3,14 @@
 Table 1: QA exact match and F1 per cell plus the average. Table 2: MGSM accuracy per language plus the
 average. Table 3: wins and losses against t+e (rule in ``winloss``). Table 4: a hyperparameter sweep
 (n, alpha, lambda) on one language. Missing cells stay missing (``Value()``), never 0.
+
+QA cells are shown in one measure (``metric``: language-aware, the primary one, or the paper's) or both;
+titles and captions say which. Cells whose records come from different task versions get a warning note.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from prom_bench.errors import UserError
@@ -17,17 +21,20 @@ from prom_bench.report.cells import (
     ALL_CELLS,
     BASELINE,
     BENCH_LABEL,
+    MEASURE_TEXT,
     METRIC_LABEL,
     MGSM_CELLS,
     PAPER_MODEL,
-    QA_CELLS,
+    PAPER_QA_METRICS,
     Cell,
     Selection,
     is_pivot_method,
     lambda_zero,
+    measure_cells,
     method_label,
     method_rank,
     models_in,
+    parse_measure,
     select,
 )
 from prom_bench.report.prepare import differences, prepare
@@ -167,6 +174,76 @@ def _mean(cell_records: list[dict | None], metric: str, total: int) -> Value:
     )
 
 
+MEASURE_TITLE = {"language-aware": "language-aware", "paper": "paper metric", "both": "both measures"}
+
+
+def _leaf(metric: str) -> str:
+    """Column label of a metric: ``em``, ``f1``, ``paper em``, ``paper f1``, ``acc``."""
+    return METRIC_LABEL[metric].lower()
+
+
+def _measure_caption(measure: str, compare_rows: bool) -> str:
+    """Which measure each column is (and, beside the paper, whether like is compared with like)."""
+    if measure == "both":
+        text = f" QA columns em/f1: {MEASURE_TEXT['language-aware']}; paper em/f1: {MEASURE_TEXT['paper']}."
+    else:
+        text = f" QA columns: {MEASURE_TEXT[measure]}."
+    if compare_rows:
+        text += f" 'paper:' rows are always in the paper's measure{' as well' if measure == 'paper' else ''}"
+        text += (
+            ": like is compared with like."
+            if measure != "language-aware"
+            else ", so their QA columns are NOT the measure of the rows above (--metric paper compares like with like)."
+        )
+    return text
+
+
+def _paper_row_cells(cells: tuple[Cell, ...], measure: str) -> tuple[Cell, ...]:
+    """The paper's records carry only the paper's measure: under language-aware their rows show it."""
+    if measure != "language-aware":
+        return cells
+    paper_qa = {c.task: c for c in measure_cells("paper")[0]}
+    return tuple(paper_qa.get(c.task, c) for c in cells)
+
+
+def _is_paper_record(record: dict) -> bool:
+    return (record.get("provenance", {}).get("dataset") or {}).get("source") == "paper"
+
+
+def measure_notes(records: list[dict], cells: tuple[Cell, ...]) -> list[str]:
+    """Warnings about what the records can show: mixed task versions in a cell (scores of different versions
+    mean different things), and QA records without the metrics of the measure shown."""
+    notes: list[str] = []
+    tasks = {c.task: c for c in cells}
+    versions: dict[str, set] = defaultdict(set)
+    lacking: dict[tuple[str, ...], int] = defaultdict(int)
+    for record in records:
+        cell = tasks.get(record["task"])
+        if cell is None:
+            continue
+        if not _is_paper_record(record):  # the paper's numbers have no task version; they are labelled apart
+            versions[record["task"]].add((record.get("provenance") or {}).get("task_version"))
+        missing = tuple(m for m in cell.metrics if record["metrics"].get(m) is None)
+        if missing:
+            lacking[missing] += 1
+    for task, found in versions.items():
+        if len(found) > 1:
+            cell = tasks[task]
+            shown = ", ".join(sorted(str(v) for v in found))
+            notes.append(
+                f"WARNING {BENCH_LABEL[cell.benchmark]} {cell.lang}: records of task versions {shown} side by side; "
+                "a new task version changes what a score means, so re-evaluate the older ones before comparing"
+            )
+    for missing, count in sorted(lacking.items()):
+        why = (
+            "from before the paper's measure was recorded (task version < 2.0): re-evaluate them for it"
+            if set(missing) <= set(PAPER_QA_METRICS)
+            else "in another measure only (--metric paper or both shows it)"
+        )
+        notes.append(f"{count} QA record(s) without {', '.join(missing)}, {why}; those entries are missing")
+    return notes
+
+
 def _score_rows(
     selection: Selection,
     model: str,
@@ -192,17 +269,22 @@ def _compare_selection(compare: str | None) -> Selection | None:
     return select(paper.paper_records())
 
 
-def _score_table(key: str, cells: tuple[Cell, ...], selection: Selection, paper_sel: Selection | None) -> Table:
+def _score_table(
+    key: str, cells: tuple[Cell, ...], selection: Selection, paper_sel: Selection | None, measure: str
+) -> Table:
     models = models_in(list(selection.chosen.values()))
     several = len(models) > 1
+    paper_cells = _paper_row_cells(cells, measure)
     if key == "1":
         benches = list(dict.fromkeys(c.benchmark for c in cells))
+        width = len(cells[0].metrics)
         groups = [
-            [(BENCH_LABEL[b], 2 * sum(c.benchmark == b for c in cells)) for b in benches] + [("avg", 2)],
-            [(c.lang, 2) for c in cells] + [("", 2)],
+            [(BENCH_LABEL[b], width * sum(c.benchmark == b for c in cells)) for b in benches] + [("avg", width)],
+            [(c.lang, width) for c in cells] + [("", width)],
         ]
-        columns = [METRIC_LABEL[m].lower() for c in cells for m in c.metrics] + ["em", "f1"]
-        title, caption = "Table 1: QA exact match and F1", "Exact match and F1 (%) of the QA benchmarks."
+        columns = [_leaf(m) for c in cells for m in c.metrics] + [_leaf(m) for m in cells[0].metrics]
+        title = f"Table 1: QA exact match and F1 ({MEASURE_TITLE[measure]})"
+        caption = "Exact match and F1 (%) of the QA benchmarks."
     else:
         groups = [[("MGSM accuracy", len(cells) + 1)]]
         columns = [c.lang for c in cells] + ["avg"]
@@ -227,7 +309,7 @@ def _score_table(key: str, cells: tuple[Cell, ...], selection: Selection, paper_
                         paper_sel,
                         PAPER_MODEL,
                         method,
-                        cells,
+                        paper_cells,
                         _row_label(model, method, several, paper_row=True),
                         "paper",
                     )
@@ -237,7 +319,12 @@ def _score_table(key: str, cells: tuple[Cell, ...], selection: Selection, paper_
     table.caption += _flags_caption(table, len(cells))
     if any(row.source == "paper" for row in table.rows):
         table.caption += f" 'paper:' rows are the paper's {PAPER_MODEL} numbers."
+    if key == "1":
+        table.caption += _measure_caption(measure, any(row.source == "paper" for row in table.rows))
+        if PAPER_MODEL in models:
+            table.caption += f" {PAPER_MODEL} rows are the paper's own numbers, which exist in its measure only."
     table.notes.extend(_other_settings_notes(selection))
+    table.notes += measure_notes(list(selection.chosen.values()), cells)
     return table
 
 
@@ -277,7 +364,15 @@ def _other_settings_notes(selection: Selection) -> list[str]:
     return notes
 
 
-def _table3(selection: Selection, paper_sel: Selection | None, significant: bool, resamples: int, seed: int) -> Table:
+def _table3(
+    selection: Selection,
+    paper_sel: Selection | None,
+    significant: bool,
+    resamples: int,
+    seed: int,
+    cells: tuple[Cell, ...] = ALL_CELLS,
+    measure: str = "language-aware",
+) -> Table:
     printed = None
     models = models_in(list(selection.chosen.values()))
     several = len(models) > 1
@@ -292,6 +387,7 @@ def _table3(selection: Selection, paper_sel: Selection | None, significant: bool
         "A method wins a cell when it dominates t+e there: at least as good on every metric of the cell "
         "(EM and F1 for the 7 QA cells, accuracy for the 4 MGSM cells) and strictly better on at least one; "
         "it loses when t+e dominates it; a trade-off or an exact tie counts as neither."
+        f" QA cells compared on {MEASURE_TEXT[measure]}."
     )
     if significant:
         rule += (
@@ -313,7 +409,11 @@ def _table3(selection: Selection, paper_sel: Selection | None, significant: bool
         + _model_caption(models)
     )
     table = Table(
-        "3", "Table 3: wins and losses against t+e" + (" (significant only)" if significant else ""), caption, columns
+        "3" if measure == "language-aware" else "3-paper",
+        f"Table 3: wins and losses against t+e ({MEASURE_TITLE[measure]}"
+        + (", significant only)" if significant else ")"),
+        caption,
+        columns,
     )
     for model in models:
         methods = [m for m in selection.methods(model) if m != BASELINE]
@@ -332,6 +432,7 @@ def _table3(selection: Selection, paper_sel: Selection | None, significant: bool
                     resamples,
                     seed,
                     sid,
+                    cells,
                 )
                 row.model, row.method, row.settings_id = model, method, sid or ""
                 table.rows.append(row)
@@ -343,6 +444,9 @@ def _table3(selection: Selection, paper_sel: Selection | None, significant: bool
         table.caption += " ‡ in the note: smoke tests (--limit) are among the compared records."
     if not table.rows:
         table.notes.append("no records to compare")
+    if show_paper and measure != "paper":
+        table.notes.append("the paper's printed counts are on its own measure, not this one")
+    table.notes += measure_notes(list(selection.chosen.values()), cells)
     return table
 
 
@@ -356,11 +460,12 @@ def _table3_row(
     resamples: int,
     seed: int,
     settings_id: str | None = None,
+    cells: tuple[Cell, ...] = ALL_CELLS,
 ) -> Row:
     """Computed counts, the paper's printed counts when ``printed``, and a note on what differs or is missing."""
     notes: list[str] = []
-    has_baseline = any(selection.get(model, BASELINE, c.task) for c in ALL_CELLS)
-    has_records = any(selection.get(model, method, c.task, settings_id) for c in ALL_CELLS)
+    has_baseline = any(selection.get(model, BASELINE, c.task) for c in cells)
+    has_records = any(selection.get(model, method, c.task, settings_id) for c in cells)
     count = None
     if not has_baseline or not has_records:
         values = [Value(), Value(), Value(), Value()]
@@ -373,7 +478,14 @@ def _table3_row(
         )
     else:
         count = count_vs_baseline(
-            selection, model, method, significant=significant, resamples=resamples, seed=seed, settings_id=settings_id
+            selection,
+            model,
+            method,
+            cells=cells,
+            significant=significant,
+            resamples=resamples,
+            seed=seed,
+            settings_id=settings_id,
         )
         m = count.compared
         values = [
@@ -420,7 +532,9 @@ def _table3_row(
     return Row(label, values)
 
 
-def ci_table(selection: Selection, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Table | None:
+def ci_table(
+    selection: Selection, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0, cells: tuple[Cell, ...] = ALL_CELLS
+) -> Table | None:
     """Each method minus t+e per cell and metric with its 95% paired-bootstrap interval; None without samples."""
     rows: list[Row] = []
     several = len(models_in(list(selection.chosen.values()))) > 1
@@ -428,9 +542,11 @@ def ci_table(selection: Selection, *, resamples: int = DEFAULT_RESAMPLES, seed: 
         for method in selection.methods(model):
             if method == BASELINE:
                 continue
-            count = count_vs_baseline(selection, model, method, intervals=True, resamples=resamples, seed=seed)
+            count = count_vs_baseline(
+                selection, model, method, cells=cells, intervals=True, resamples=resamples, seed=seed
+            )
             method_label_ = _row_label(model, method, several)
-            for cell in ALL_CELLS:
+            for cell in cells:
                 for diff in count.differences.get(cell.task, []):
                     sign = {1: "better", -1: "worse", 0: "not significant"}[diff.sign]
                     rows.append(
@@ -495,12 +611,15 @@ def _sweep_lang(records: list[dict]) -> str | None:
     return max(sorted(distinct), key=lambda lang: (len(distinct[lang]), lang == "th"))
 
 
-def _table4(records: list[dict], selection: Selection, lang: str | None, compare: str | None) -> Table:
+def _table4(
+    records: list[dict], selection: Selection, lang: str | None, compare: str | None, measure: str = "language-aware"
+) -> Table:
     latest = latest_records(records)  # already prepared (aggregated over seeds) by build_tables
     lang = lang or _sweep_lang(latest) or "th"
     if lang not in LANGUAGES:
         raise UserError(f"unknown language '{lang}' for Table 4; valid: {', '.join(LANGUAGES)}")
-    cells = [c for c in MGSM_CELLS if c.lang == lang] + [c for c in QA_CELLS if c.lang == lang]
+    qa_cells = measure_cells(measure)[0]
+    cells = [c for c in MGSM_CELLS if c.lang == lang] + [c for c in qa_cells if c.lang == lang]
     on_lang = [r for r in latest if r["lang"] == lang and r["task"] in {c.task for c in cells}]
     pivot_rows = [r for r in on_lang if is_pivot_method(r["method"])]
     extra_keys = sorted({k for r in pivot_rows for k in r["settings"]} - {k for k, _ in SWEEP_KEYS} - {"regulation"})
@@ -512,9 +631,11 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
         groups_top.append((f"{BENCH_LABEL[cell.benchmark]}", len(cell.metrics)))
     table = Table(
         "4",
-        f"Table 4: hyperparameter sweep on {lang}",
+        f"Table 4: hyperparameter sweep on {lang}"
+        + ("" if measure == "language-aware" else f" ({MEASURE_TITLE[measure]})"),
         f"Scores (%) on {LANGUAGES[lang].name} ({lang}) for each setting of n (pivot layer), α (label "
-        "smoothing) and λ (pivot loss weight); trained baselines first. –: no record.",
+        "smoothing) and λ (pivot loss weight); trained baselines first. –: no record."
+        + _measure_caption(measure, compare == "paper" and PAPER_MODEL not in models_in(on_lang)),
         columns,
         [groups_top],
         stub="run",
@@ -522,7 +643,9 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
     models = models_in(on_lang)
     several = len(models) > 1
 
-    def add_rows(source_records: list[dict], sel: Selection, model: str, prefix: str, source: str) -> None:
+    def add_rows(
+        source_records: list[dict], sel: Selection, model: str, prefix: str, source: str, row_cells: list[Cell]
+    ) -> None:
         by_run: dict[tuple[str, str], dict[str, dict]] = {}
         for r in source_records:
             if r["model"] == model:
@@ -574,20 +697,22 @@ def _table4(records: list[dict], selection: Selection, lang: str | None, compare
                 _setting_value(settings.get(k)) if is_pivot_method(method) else Value(text="") for k, _ in SWEEP_KEYS
             ]
             values += [_setting_value(settings.get(k)) for k in extra_keys]
-            for cell in cells:
+            for cell in row_cells:
                 record = runs.get(cell.task)
                 values += [score_value(record, m) for m in cell.metrics]
             table.rows.append(Row(label, values, source, model, method, sid))
 
     for model in models:
-        add_rows(on_lang, selection, model, "", "run")
+        add_rows(on_lang, selection, model, "", "run", cells)
     table.caption += _model_caption(models) + _flags_caption(table, len(cells))
     if compare == "paper" and PAPER_MODEL not in models:
         paper_recs = [r for r in paper.paper_records() if r["lang"] == lang]
         if paper_recs:
-            add_rows(paper_recs, select(paper.paper_records()), PAPER_MODEL, "paper: ", "paper")
+            paper_cells = list(_paper_row_cells(tuple(cells), measure))
+            add_rows(paper_recs, select(paper.paper_records()), PAPER_MODEL, "paper: ", "paper", paper_cells)
     if not table.rows:
         table.notes.append(f"no records on {lang}")
+    table.notes += measure_notes(on_lang, tuple(cells))
     return table
 
 
@@ -601,6 +726,7 @@ def build_tables(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     include_limited: bool = False,
+    metric: str | None = None,
 ) -> list[Table]:
     """Tables 1-4 (or one of them) from records, as data.
 
@@ -613,8 +739,12 @@ def build_tables(
         lang: the language of Table 4 (default: the one with the most pivot-method settings).
         resamples, seed: of the bootstrap.
         include_limited: also show smoke tests (``--limit`` records), flagged ‡ (see ``prepare``).
+        metric: the QA measure: "language-aware" (primary), "paper" (the paper's harness) or "both" (Table 3
+            then comes once per measure); None: "paper" with ``compare="paper"``, else "language-aware".
     """
     keys = parse_table(table)
+    measure = parse_measure(metric, compare)
+    qa_cells = measure_cells(measure)[0]
     prepared = prepare(records, include_limited=include_limited)
     records = prepared.records
     selection = select(records)
@@ -622,17 +752,21 @@ def build_tables(
     out: list[Table] = []
     for key in keys:
         if key == "1":
-            out.append(_score_table("1", QA_CELLS, selection, paper_sel))
+            out.append(_score_table("1", qa_cells, selection, paper_sel, measure))
         elif key == "2":
-            out.append(_score_table("2", MGSM_CELLS, selection, paper_sel))
+            out.append(_score_table("2", MGSM_CELLS, selection, paper_sel, measure))
         elif key == "3":
-            out.append(_table3(selection, paper_sel, significant, resamples, seed))
-            if significant:
-                ci = ci_table(selection, resamples=resamples, seed=seed)
-                if ci is not None:
-                    out.append(ci)
+            for single in ("language-aware", "paper") if measure == "both" else (measure,):
+                cells = measure_cells(single)[1]
+                out.append(_table3(selection, paper_sel, significant, resamples, seed, cells, single))
+                if significant:
+                    ci = ci_table(selection, resamples=resamples, seed=seed, cells=cells)
+                    if ci is not None:
+                        ci.key += "" if single == "language-aware" else "-paper"
+                        ci.title += f" ({MEASURE_TITLE[single]})"
+                        out.append(ci)
         else:
-            out.append(_table4(records, selection, lang, compare))
+            out.append(_table4(records, selection, lang, compare, measure))
     for built in out:
         built.notes[:0] = prepared.notes
     return out

@@ -8,15 +8,21 @@ QA scores are SQuAD v1.1 EM and F1 with a normaliser that works for every script
 4. native digits (any Unicode decimal digit: ٢٠١٠, २०१०, ๒๕๖๗) become ASCII digits;
 5. casefold;
 6. Greek: strip tonos and dialytika from Greek letters (never other combining marks);
-7. Arabic: strip tashkeel and tatweel, unify alef forms (أ إ آ ٱ -> ا);
-8. remove punctuation: ASCII punctuation (as SQuAD) and every Unicode P* character (danda, Arabic comma ...);
-9. articles: English ``a/an/the`` as SQuAD; Arabic by a versioned rule (``AR_ARTICLE_RULE``);
+7. remove punctuation: ASCII punctuation (as SQuAD) and every Unicode P* character (danda, Arabic comma ...);
+8. Arabic: strip tashkeel and tatweel, unify alef forms (أ إ آ ٱ -> ا);
+9. articles: English ``a/an/the`` as SQuAD; Arabic by a versioned rule (``AR_ARTICLE_RULE``): ``prefix-v1``
+   after step 8, ``mlqa`` before it (the official MLQA script never unifies alef, so its rule sees the letters
+   as written: ``لألقاب`` keeps its letters);
 10. tokens: Thai by words (pythainlp newmm; logged fallback to characters), every other language by spaces.
 
 Thai and Indic combining marks (vowel signs, viramas, tone marks) are letters of the word and are never
 stripped. English (``lang="en"``) is scored exactly as the official SQuAD v1.1 script does, so the English
 control is comparable with published numbers. Per-item scores are fractions (0/1 and 0..1); prom-bench
 reports means in percent.
+
+``paper_qa_scores`` is the other measure every QA task reports: the scores of the harness the PROM paper
+used, the official SQuAD v1.1 script for XQuAD and IndicQA and the official MLQA v1 script for MLQA (see
+its docstring). They are English-centric and kept only so that numbers can be set beside the paper's.
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ from collections.abc import Iterable
 
 log = logging.getLogger("prom_bench_tasks")
 
-NORMALISER_VERSION = "1"
+# 2: the "mlqa" Arabic article rule runs before alef unification, as in the official script (1 ran it after).
+NORMALISER_VERSION = "2"
 # Which Arabic article rule "ar" uses. "prefix-v1": a word-initial ال is dropped when at least two letters
-# remain (الكتاب -> كتاب, but ألف/الا are left alone). "mlqa": the official MLQA script's rule, which deletes
-# every ال anywhere in the string, also inside words (e.g. in a name like "عبدالله"). Changing the default
-# changes what a score means: bump the task versions.
+# remain (الكتاب -> كتاب, but ألف/الا are left alone), on alef-unified letters, so that a name and its
+# hamza-less spelling still match (إلواي and الواي both become واي; ألمانيا and المانيا both مانيا).
+# "mlqa": the official MLQA script's rule, which deletes every ال anywhere in the letters as written, also
+# inside words (e.g. in a name like "عبدالله"). Changing the default changes what a score means: bump the
+# task versions.
 AR_ARTICLE_RULE = "prefix-v1"
 AR_ARTICLE_RULES = ("prefix-v1", "mlqa")
 
@@ -70,12 +79,15 @@ def normalize(text: str, lang: str, *, ar_article_rule: str = AR_ARTICLE_RULE) -
     text = "".join(str(unicodedata.decimal(ch)) if unicodedata.category(ch) == "Nd" else ch for ch in text)
     text = text.casefold()
     text = _strip_greek_accents(text)
+    # Punctuation becomes a space (a danda or Arabic comma separates words); SQuAD deletes ASCII punctuation,
+    # which keeps "1,000" and "U.S." as one token, so ASCII punctuation is deleted the same way. (No
+    # punctuation is a tashkeel, tatweel or alef character, so this commutes with the Arabic steps below.)
+    text = "".join("" if ch in _ASCII_PUNCT else " " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    if lang == "ar" and ar_article_rule == "mlqa":  # the official rule sees the letters as written
+        text = remove_arabic_article(text, ar_article_rule)
     text = _TASHKEEL_RE.sub("", text)
     text = _ALEF_RE.sub("\u0627", text)
-    # Punctuation becomes a space (a danda or Arabic comma separates words); SQuAD deletes ASCII punctuation,
-    # which keeps "1,000" and "U.S." as one token, so ASCII punctuation is deleted the same way.
-    text = "".join("" if ch in _ASCII_PUNCT else " " if unicodedata.category(ch).startswith("P") else ch for ch in text)
-    if lang == "ar":
+    if lang == "ar" and ar_article_rule != "mlqa":
         text = remove_arabic_article(text, ar_article_rule)
     return " ".join(text.split())
 
@@ -85,7 +97,9 @@ def remove_arabic_article(text: str, rule: str = AR_ARTICLE_RULE) -> str:
     if rule == "prefix-v1":
         return _AR_PREFIX_RE.sub("", text)
     if rule == "mlqa":
-        return re.sub(r"\sال^|ال", " ", text)  # verbatim from the MLQA evaluation script
+        # The official script's pattern is "\\sال^|ال"; its first branch can never match (``^`` after a
+        # character, without MULTILINE), so it replaces every ال, left to right, by a space.
+        return text.replace("ال", " ")
     raise ValueError(f"unknown Arabic article rule '{rule}'; valid: {', '.join(AR_ARTICLE_RULES)}")
 
 
@@ -124,6 +138,17 @@ def _thai_words(text: str) -> list[str]:
 # --- EM / F1 ----------------------------------------------------------------------------------------------
 
 
+def _token_f1(prediction_tokens: list[str], gold_tokens: list[str]) -> float:
+    """SQuAD v1.1 token F1 of two token lists (0.0 when nothing overlaps, as in v1.1)."""
+    common = Counter(prediction_tokens) & Counter(gold_tokens)
+    num_same = sum(common.values())
+    if num_same == 0:
+        return 0.0
+    precision = num_same / len(prediction_tokens)
+    recall = num_same / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
 def exact_match(prediction: str, gold: str, lang: str) -> float:
     """1.0 if the normalised strings are equal (for Thai: equal ignoring spaces), else 0.0."""
     pred, ref = normalize(prediction, lang), normalize(gold, lang)
@@ -134,15 +159,7 @@ def exact_match(prediction: str, gold: str, lang: str) -> float:
 
 def f1(prediction: str, gold: str, lang: str) -> float:
     """SQuAD v1.1 token F1 on language-aware tokens (0.0 when nothing overlaps, as in v1.1)."""
-    pred_tokens = tokenize(normalize(prediction, lang), lang)
-    gold_tokens = tokenize(normalize(gold, lang), lang)
-    common = Counter(pred_tokens) & Counter(gold_tokens)
-    num_same = sum(common.values())
-    if num_same == 0:
-        return 0.0
-    precision = num_same / len(pred_tokens)
-    recall = num_same / len(gold_tokens)
-    return 2 * precision * recall / (precision + recall)
+    return _token_f1(tokenize(normalize(prediction, lang), lang), tokenize(normalize(gold, lang), lang))
 
 
 def qa_scores(prediction: str, golds: Iterable[str], lang: str) -> dict[str, float]:
@@ -153,6 +170,79 @@ def qa_scores(prediction: str, golds: Iterable[str], lang: str) -> dict[str, flo
     return {
         "exact_match": max(exact_match(prediction, g, lang) for g in golds),
         "f1": max(f1(prediction, g, lang) for g in golds),
+    }
+
+
+# --- the paper's scores: the official SQuAD v1.1 and MLQA v1 scripts ---------------------------------------
+
+PAPER_FAMILIES = ("xquad", "mlqa", "indicqa")
+# The official MLQA v1 script (mlqa_evaluation_v1.py), per answer language: the words its article rule
+# removes (whole words, after lowercasing and punctuation removal) and how it tokenises. Hindi and Chinese
+# have no article rule; Arabic's is a substring rule (every ال, see ``mlqa_normalize``); Chinese splits every
+# CJK ideograph U+4E00..U+9FA5 into its own token, the others split on whitespace.
+MLQA_ARTICLES = {
+    "en": ("a", "an", "the"),
+    "es": ("un", "una", "unos", "unas", "el", "la", "los", "las"),
+    "hi": (),
+    "vi": ("của", "là", "cái", "chiếc", "những"),
+    "de": ("ein", "eine", "einen", "einem", "eines", "einer", "der", "die", "das", "den", "dem", "des"),
+    "ar": (),
+    "zh": (),
+}
+MLQA_LANGS = tuple(MLQA_ARTICLES)
+_MLQA_ARTICLE_RES = {
+    lang: re.compile(r"\b(?:" + "|".join(words) + r")\b") for lang, words in MLQA_ARTICLES.items() if words
+}
+_CJK_RE = re.compile("([\u4e00-\u9fa5])")
+
+
+def mlqa_normalize(text: str, lang: str) -> str:
+    """The official MLQA v1 ``normalize_answer`` for answer language ``lang``: space-joined tokens.
+
+    Steps, in the script's order: ``str.lower``; delete every character that is ASCII punctuation or in a
+    Unicode P* category (deleted, not replaced: "1,000" -> "1000", "Saint-Denis" -> "SaintDenis"); the
+    article rule (Arabic: every ال, anywhere, becomes a space, so "عبدالله" -> "عبد له"); tokens (Chinese:
+    each ideograph alone, then spaces; others: spaces).
+    """
+    if lang not in MLQA_ARTICLES:
+        raise ValueError(f"MLQA v1 has no answer language '{lang}'; valid: {', '.join(MLQA_LANGS)}")
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _ASCII_PUNCT and not unicodedata.category(ch).startswith("P"))
+    if lang == "ar":
+        text = remove_arabic_article(text, "mlqa")
+    elif lang in _MLQA_ARTICLE_RES:
+        text = _MLQA_ARTICLE_RES[lang].sub(" ", text)
+    if lang == "zh":  # punctuation is gone already, so only ideographs stand alone
+        text = _CJK_RE.sub(r" \1 ", text)
+    return " ".join(text.split())
+
+
+def paper_normalize(text: str, family: str, lang: str) -> str:
+    """The answer as the paper's harness compared it: SQuAD v1.1 for XQuAD and IndicQA, MLQA v1 for MLQA."""
+    if family == "mlqa":
+        return mlqa_normalize(text, lang)
+    if family in ("xquad", "indicqa"):
+        return squad_normalize(text)
+    raise ValueError(f"no paper metric for family '{family}'; valid: {', '.join(PAPER_FAMILIES)}")
+
+
+def paper_qa_scores(prediction: str, golds: Iterable[str], family: str, lang: str) -> dict[str, float]:
+    """``{"exact_match": 0/1, "f1": 0..1}`` as the PROM paper's harness scored ``family``, max over ``golds``.
+
+    XQuAD (Hugging Face ``squad`` metric = the official SQuAD v1.1 script) and IndicQA (the authors' addition
+    on the same metric): English lowercasing, ASCII punctuation, English articles, whitespace tokens, for
+    every language (``lang`` is not used). MLQA: the official MLQA v1 script for answer language ``lang``
+    (``mlqa_normalize``). Exactly as those scripts, every gold answer counts (none is skipped) and the
+    maximum over them is taken for EM and F1 separately.
+    """
+    golds = list(golds)
+    if not golds:
+        raise ValueError("an item without a gold answer cannot be scored; unanswerable items are filtered at load time")
+    pred = paper_normalize(prediction, family, lang)
+    refs = [paper_normalize(g, family, lang) for g in golds]
+    return {
+        "exact_match": max(float(pred == ref) for ref in refs),
+        "f1": max(_token_f1(pred.split(), ref.split()) for ref in refs),
     }
 
 

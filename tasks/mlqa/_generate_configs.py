@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tasks/, which ho
 from _prom_shared.generate import qa_task_config, write_task_yamls
 
 FAMILY = "mlqa"
-VERSION = 1.0
+VERSION = 2.0  # 2.0: paper_exact_match/paper_f1 beside EM/F1; normaliser version 2 (see README)
 SPLIT = "test"
 # facebook/mlqa is a loading script that datasets >= 4 cannot run; at this commit it downloads the release
 # archive below, which the loader reads directly (see README).

@@ -10,4 +10,9 @@ if _TASKS not in sys.path:
     sys.path.insert(0, _TASKS)
 
 from _prom_shared.hooks import load_squad_style as load_dataset  # noqa: E402,F401
-from _prom_shared.hooks import qa_process_results as process_results  # noqa: E402,F401
+from _prom_shared.hooks import qa_process_results  # noqa: E402
+
+
+def process_results(doc: dict, results: list[str]) -> dict[str, float]:
+    """Language-aware EM/F1 and the paper's MLQA EM/F1 (``paper_*``) of one generated answer."""
+    return qa_process_results(doc, results, "mlqa")

@@ -52,7 +52,9 @@ def test_report_is_self_contained(cli, tmp_path, fixture_runs, analysis_dirs):
     result = cli("report", fixture_runs, "--out", out, "--probe", probe, "--interference", interference)
     assert result.returncode == 0, result.stderr
     page = out.read_text(encoding="utf-8")
-    assert page.count("<table") == 5  # Tables 1-4 and the bootstrap intervals
+    # Tables 1-4, Table 3 once per QA measure (beside the paper the page shows both), the bootstrap intervals
+    assert page.count("<table") == 6
+    assert 'id="table-3"' in page and 'id="table-3-paper"' in page and "(both measures)" in page
     assert page.count('src="data:image/png;base64,') == 3  # the results chart, the probe and interference plots
     assert "decisions.json" in page and "&quot;pivots&quot;" in page
     assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", page)  # nothing fetched from anywhere

@@ -77,7 +77,7 @@ def test_installed_console_script(tmp_path, paper_dir):
     if not script.exists():
         pytest.skip("the prom-bench console script is not installed next to this Python")
     ok = subprocess.run(
-        [str(script), "table", str(paper_dir), "--table", "3", "--format", "csv"],
+        [str(script), "table", str(paper_dir), "--compare", "paper", "--table", "3", "--format", "csv"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -105,3 +105,15 @@ def test_export_writes_a_long_table_and_rejects_other_suffixes(cli, tmp_path, fi
     bad = cli("export", fixture_runs, "--out", tmp_path / "results.xlsx")
     assert bad.returncode == 2 and "must end in .csv or .parquet" in bad.stderr
     assert not (tmp_path / "results.xlsx").exists()
+
+
+def test_metric_choice_is_checked_and_shown(cli, fixture_runs, paper_dir):
+    line = one_error_line(cli("table", fixture_runs, "--metric", "papr"))
+    assert line == "error: unknown metric 'papr'; valid: language-aware, paper, both"
+    out = cli("table", paper_dir, "--table", "1", "--metric", "paper", "--format", "csv").stdout
+    import csv
+    import io
+
+    prom = next(row for row in csv.DictReader(io.StringIO(out)) if row["method"] == "PROM")
+    assert (prom["XQuAD th paper em"], prom["XQuAD th paper f1"]) == ("10.7", "22.5")
+    assert "XQuAD th em" not in prom  # the columns name their measure

@@ -1,4 +1,5 @@
-"""Fixtures for the task tests: the tasks' own modules (the _prom_shared package the tasks' utils.py import) and local data dirs."""
+"""Fixtures for the task tests: the tasks' own modules (the _prom_shared package the tasks' utils.py import) and local
+data dirs; makes ``official_scripts`` beside this file importable under importlib mode."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # test_lm_eval_files r
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = ROOT / "tasks"
 FIXTURE_DATA = ROOT / "tests" / "fixtures" / "tasks" / "data"
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def load_shared(name: str):

@@ -2,78 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import re
-import string
-from collections import Counter
-
 import pytest
+from official_scripts import disjoint as _disjoint
+from official_scripts import ref_em, ref_f1, ref_max, span_predictions, xquad_items
 
-# --- the official SQuAD v1.1 evaluation script (evaluate-v1.1.py), re-implemented here as the reference ----
-
-
-def ref_normalize_answer(s):
-    def remove_articles(text):
-        return re.sub(r"\b(a|an|the)\b", " ", text)
-
-    def white_space_fix(text):
-        return " ".join(text.split())
-
-    def remove_punc(text):
-        exclude = set(string.punctuation)
-        return "".join(ch for ch in text if ch not in exclude)
-
-    return white_space_fix(remove_articles(remove_punc(s.lower())))
-
-
-def ref_f1(prediction, ground_truth):
-    prediction_tokens = ref_normalize_answer(prediction).split()
-    ground_truth_tokens = ref_normalize_answer(ground_truth).split()
-    common = Counter(prediction_tokens) & Counter(ground_truth_tokens)
-    num_same = sum(common.values())
-    if num_same == 0:
-        return 0
-    precision = 1.0 * num_same / len(prediction_tokens)
-    recall = 1.0 * num_same / len(ground_truth_tokens)
-    return (2 * precision * recall) / (precision + recall)
-
-
-def ref_em(prediction, ground_truth):
-    return ref_normalize_answer(prediction) == ref_normalize_answer(ground_truth)
-
-
-def ref_max(metric_fn, prediction, ground_truths):
-    return max(metric_fn(prediction, gt) for gt in ground_truths)
-
-
-# --- helpers ----------------------------------------------------------------------------------------------
-
-
-def xquad_items(shared_data, lang):
-    payload = json.loads((shared_data / "xquad" / f"xquad.{lang}.json").read_text(encoding="utf-8"))
-    for article in payload["data"]:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                yield paragraph["context"], qa["answers"][0]["text"], qa["answers"][0]["answer_start"]
-
-
-def english_predictions(context, gold, start):
-    """Realistic predictions around a gold span: exact, shorter, longer, shifted, lower-cased, off-topic."""
-    words = gold.split()
-    before = context[:start].split()[-3:]
-    after = context[start + len(gold) :].split()[:3]
-    return [
-        gold,
-        " ".join(words[1:]) or gold,
-        " ".join(words[:-1]) or gold,
-        " ".join(before + words),
-        " ".join(words + after),
-        " ".join(before[-1:] + words[1:] + after[:1]),
-        gold.lower() + ".",
-        "The " + gold,
-        "photosynthesis in green plants",
-        "",
-    ]
+english_predictions = span_predictions
 
 
 # --- English equals SQuAD v1.1 ----------------------------------------------------------------------------
@@ -128,17 +61,6 @@ def test_xquad_gold_scores_one_and_unrelated_zero(scoring, shared_data, lang):
         assert scores == {"exact_match": 1.0, "f1": 1.0}, gold
         unrelated = next(c for c in pool[n % len(pool) :] + pool if _disjoint(c, gold, lang))
         assert scoring.qa_scores(unrelated, [gold], lang) == {"exact_match": 0.0, "f1": 0.0}, (unrelated, gold)
-
-
-def _disjoint(a: str, b: str, lang: str) -> bool:
-    if lang != "ar":
-        return not {ch for ch in a if not ch.isspace()} & {ch for ch in b if not ch.isspace()}
-
-    def skeletons(text):
-        words = ("".join("ا" if ch in "أإآٱ" else ch for ch in w if "\u0621" <= ch <= "\u064a") for w in text.split())
-        return {w[2:] if w.startswith("ال") else w for w in words} - {""}
-
-    return not skeletons(a) & skeletons(b)
 
 
 # --- real strings where the English normaliser is wrong and ours is right ---------------------------------
