@@ -45,6 +45,66 @@ class EvalConfig:
     limit: int | None = setting(None, help="evaluate at most this many items per task (None = all)")
     batch_size: int = setting(8, help="generation batch size (the paper used 8)")
     max_gen_toks: int | None = setting(None, help="cap on generated tokens per answer (None = each task's own)")
+    backend: str = setting(
+        "hf",
+        help="what generates the answers: 'hf' (lm-eval's Hugging Face model, the reference) or 'vllm' (lm-eval's "
+        "vLLM model, one engine per base model for all its adapters; needs the [vllm] extra); tasks, prompts, "
+        "stop sequences and scoring are the same for both",
+    )
+    tensor_parallel_size: int = setting(1, help="vllm: GPUs one engine spreads each model over")
+    data_parallel_size: int = setting(
+        1, help="vllm: engine replicas sharing the items (lm-eval runs them through Ray; needs `pip install ray`)"
+    )
+    gpu_memory_utilization: float = setting(
+        0.9, help="vllm: fraction of each GPU's memory the engine may take (weights, activations, KV cache)"
+    )
+    max_model_len: int | None = setting(
+        None, help="vllm: context length of the engine, prompt plus answer (None = the model's own)"
+    )
+    max_lora_rank: int | None = setting(
+        None,
+        help="vllm: largest LoRA rank the engine serves, one of 1, 8, 16, 32, 64, 128, 256, 320, 512 (None = the "
+        "largest rank among the adapters evaluated, from their adapter_config.json)",
+    )
+
+    def __post_init__(self) -> None:
+        from prom_bench.engines import BACKENDS
+        from prom_bench.engines.lora import VLLM_LORA_RANKS
+
+        if self.backend not in BACKENDS:
+            raise unknown("value for 'eval.backend'", str(self.backend), BACKENDS)
+        for name in ("tensor_parallel_size", "data_parallel_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"eval.{name} = {getattr(self, name)} must be at least 1")
+        if not 0.0 < self.gpu_memory_utilization <= 1.0:
+            raise UserError(f"eval.gpu_memory_utilization = {self.gpu_memory_utilization} must be in (0, 1]")
+        if self.max_model_len is not None and self.max_model_len < 1:
+            raise UserError(f"eval.max_model_len = {self.max_model_len} must be at least 1")
+        if self.max_lora_rank is not None and self.max_lora_rank not in VLLM_LORA_RANKS:
+            valid = ", ".join(map(str, VLLM_LORA_RANKS))
+            raise UserError(f"eval.max_lora_rank = {self.max_lora_rank} is not a rank vLLM accepts; valid: {valid}")
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that can change an answer, for content ids: engine sizing (parallelism, memory, LoRA
+        slots) cannot; the backend can (engines differ slightly), and is left out at 'hf' so that ids made
+        before backends existed stay valid."""
+        sizing = ("tensor_parallel_size", "data_parallel_size", "gpu_memory_utilization", "max_lora_rank")
+        values = {k: v for k, v in dataclasses.asdict(self).items() if k not in sizing}
+        if values["backend"] == "hf":
+            del values["backend"]
+        if values["max_model_len"] is None:
+            del values["max_model_len"]
+        return values
+
+
+def eval_config_from(values: dict[str, Any], overrides: list[str] | None = None) -> EvalConfig:
+    """An ``EvalConfig`` from ``{key: value}`` and then ``--set KEY=VALUE`` items (keys with or without ``eval.``),
+    checked as a run's settings are."""
+    plain = {k: v for k, v in values.items() if v is not None}
+    for item in overrides or []:
+        key, value = _parse_override(item)
+        plain[key.removeprefix("eval.")] = value
+    return EvalConfig(**_coerce_fields(EvalConfig, plain, "eval."))
 
     def validate(self) -> None:
         """Checks that need only the settings; one ``UserError`` line naming the bad value."""

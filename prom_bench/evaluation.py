@@ -41,6 +41,7 @@ class TaskResult:
         version: the task's ``metadata.version``.
         dataset: where the items came from: ``{"source": "local", "path": ...}`` or
             ``{"source": "hub", "id": ..., "revision": ...}``, with ``name`` and ``split``.
+        backend: what generated the answers (``engines``): ``{"name": "hf"|"vllm"|"openai-completions", ...}``.
     """
 
     task: str
@@ -49,6 +50,7 @@ class TaskResult:
     samples: list[dict[str, Any]] = field(default_factory=list)
     version: Any = None
     dataset: dict[str, Any] = field(default_factory=dict)
+    backend: dict[str, Any] = field(default_factory=dict)
 
 
 def task_manager(data_dir: Path | None = None, include_path: Path | None = None):
@@ -91,6 +93,7 @@ def evaluate(
     progress: Callable[[dict], None] | None = None,
     tokenizer: Any = None,
     lm_eval_output: Path | None = None,
+    engine: Any = None,
 ) -> list[TaskResult]:
     """Run ``tasks`` on one model, loaded once.
 
@@ -106,6 +109,7 @@ def evaluate(
         tokenizer: the tokenizer of an in-memory model.
         lm_eval_output: also write lm-eval's own ``results_<date>.json`` and ``samples_<task>_<date>.jsonl``
             here (the layout of ``lm_eval --output_path DIR --log_samples``).
+        engine: where generations come from (``prom_bench.engines``); None: lm-eval's HF model, loaded here.
 
     Returns:
         One ``TaskResult`` per task, in the order given.
@@ -126,10 +130,15 @@ def evaluate(
         if name not in manager.all_subtasks:
             raise unknown("task", name, manager.all_subtasks)
         family_of(name)
-    lm = _load_lm(model_path, adapter=adapter, batch_size=batch_size, tokenizer=tokenizer)
+    if engine is None:
+        from prom_bench.engines.hf import HFEngine
+
+        engine = HFEngine(batch_size=batch_size, tokenizer=tokenizer)
+    lm, backend = engine.lm(model_path, adapter)
     results, outputs = [], []
     for index, name in enumerate(tasks):
         result = _run_task(lm, manager, name, data_dir=data_dir, limit=limit, max_gen_toks=max_gen_toks, keep=outputs)
+        result.backend = dict(backend)
         results.append(result)
         if progress is not None:
             progress({"task": name, "index": index + 1, "total": len(tasks), "result": result})
@@ -150,7 +159,8 @@ def evaluate(
     return results
 
 
-def _load_lm(model_path: str | Any, *, adapter: str | None, batch_size: int, tokenizer: Any):
+def load_hf_lm(model_path: str | Any, *, adapter: str | None, batch_size: int, tokenizer: Any):
+    """lm-eval's ``HFLM`` for a model path (with an optional peft adapter) or an in-memory model."""
     import torch
     from lm_eval.models.huggingface import HFLM as _HFLM
 

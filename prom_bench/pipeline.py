@@ -61,9 +61,11 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     Units run in ``config.workers`` processes (one thread each: on small CPUs two 1-thread workers give
     about 1.9x the throughput of one process); methods are the outer loop, so ``base`` finishes first.
     """
+    from prom_bench.engines import check_backend
     from prom_bench.preflight import check_run
 
     console = console or Console(stderr=True)
+    check_backend(config.eval)
     # a destination that cannot be written fails now, not after the first unit has trained and evaluated
     check_writable(Path(config.out), "out folder")
     check_writable(Path(config.results), "results folder")
@@ -84,14 +86,20 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
 
     with _progress(console) as progress:
         overall = progress.add_task("[bold]units", total=len(units))
+        deferred: list[_Pending] = []
         if config.workers <= 1:
             current = progress.add_task("", total=None)
             for unit in units:
-                _run_unit(config, model, root, unit, decisions, force, _Reporter(progress.update, current, unit.name))
+                pending = _run_unit(
+                    config, model, root, unit, decisions, force, _Reporter(progress.update, current, unit.name)
+                )
+                deferred += [pending] if pending else []
                 progress.advance(overall)
             progress.update(current, visible=False)
         else:
-            _run_parallel(config, model, root, units, decisions, force, progress, overall)
+            deferred = _run_parallel(config, model, root, units, decisions, force, progress, overall)
+        if deferred:
+            _evaluate_on_one_engine(config, model, root, deferred, force, progress)
     done = sum(not u.skipped for u in units)
     console.print(
         f"{done} unit(s) run, {len(units) - done} already done, in {time.perf_counter() - started:.0f} s; "
@@ -119,8 +127,9 @@ def _run_parallel(
     force: bool,
     progress: Progress,
     overall: Any,
-) -> None:
-    """Units in a process pool; each worker streams its progress events back through a queue.
+) -> list[_Pending]:
+    """Units in a process pool; each worker streams its progress events back through a queue. Returns the
+    units whose evaluation waits for one shared engine.
 
     The workers and the queue's manager die with this process (``processes.die_with_parent``), and any way
     out of here other than success (an error, Ctrl-C, SIGTERM) kills them first, so no unit goes on
@@ -138,6 +147,7 @@ def _run_parallel(
     manager.start(die_with_parent, (os.getpid(),))
     bars: dict[str, Any] = {}
     threads = max(1, (os.cpu_count() or 1) // config.workers)
+    deferred: list[_Pending] = []
     pool = ProcessPoolExecutor(
         config.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads, os.getpid())
     )
@@ -157,7 +167,8 @@ def _run_parallel(
                 progress.update(bars[name], **fields)
             for future in finished:
                 unit = futures[future]
-                done_unit = future.result()  # re-raises a worker's error here, with its own message
+                done_unit, waiting = future.result()  # re-raises a worker's error here, with its own message
+                deferred += [waiting] if waiting else []
                 unit.records, unit.skipped, unit.pivot_weight = (
                     done_unit.records,
                     done_unit.skipped,
@@ -170,6 +181,7 @@ def _run_parallel(
     finally:
         stop_pool(pool)  # a no-op after a clean shutdown; otherwise the workers are killed, not awaited
         manager.shutdown()
+    return deferred
 
 
 def _worker_init(threads: int, parent_pid: int) -> None:
@@ -184,12 +196,12 @@ def _worker_init(threads: int, parent_pid: int) -> None:
 
 def _unit_job(
     config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisions: dict, force: bool, events: Any
-) -> Unit:
+) -> tuple[Unit, _Pending | None]:
     def send(_task: Any, **fields: Any) -> None:
         events.put((unit.name, fields))
 
-    _run_unit(config, model, root, unit, decisions, force, _Reporter(send, None, unit.name))
-    return unit
+    pending = _run_unit(config, model, root, unit, decisions, force, _Reporter(send, None, unit.name))
+    return unit, pending
 
 
 def _quiet() -> None:
@@ -220,12 +232,29 @@ def _quiet() -> None:
 # --- one unit ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Pending:
+    """A unit trained (or needing no training) whose evaluation and records are still to come."""
+
+    unit: Unit
+    unit_id: str
+    train_settings: dict[str, Any] | None
+    adapter: Path | None
+    mixture_dir: Path | None
+    marker: Path  # the unit's done-marker, written once its records are
+    config: RunConfig  # the unit's own (its seed applied)
+
+
 def _run_unit(
     config: RunConfig, model: ModelRef, root: Path, unit: Unit, decisions: dict, force: bool, report: _Reporter
-) -> None:
+) -> _Pending | None:
+    """Data, training and (with the ``hf`` backend) evaluation and records of one unit.
+
+    With another backend the unit is returned unevaluated: every unit of the study is evaluated afterwards on
+    one engine per base model (``_evaluate_on_one_engine``), so that engines are not started per unit and
+    training never competes with an engine for the GPU.
+    """
     from prom_bench import results
-    from prom_bench.evaluation import task_settings
-    from prom_bench.model_identity import identity
 
     config = _for_seed(config, unit.seed)
     train_settings = _effective_train(config, unit, decisions)
@@ -236,7 +265,7 @@ def _run_unit(
             "lang": unit.lang,
             "data": config.data,
             "train": train_settings,
-            "eval": config.eval,
+            "eval": config.eval.identity(),
             "seed": config.seed,
             "model_name": config.model_name,  # a new name rewrites the records (the work itself is reused)
         }
@@ -252,7 +281,7 @@ def _run_unit(
         try:
             unit.records = results.load_records([Path(p) for p in saved["records"]])
             unit.skipped = True
-            return
+            return None
         except UserError as exc:  # a record of the unit is damaged: the unit is redone and rewrites it
             warn(f"{exc}; redoing unit {unit.name}")
             unit.records = []
@@ -263,9 +292,22 @@ def _run_unit(
         adapter = _train(config, model, root, mixture_dir, train_settings, force, report)
         with _locked(adapter):  # units in parallel may share one training (PROM with lambda = 0 and t)
             model_card.write(adapter, base=model, lang=unit.lang, train=train_settings, mixture_dir=mixture_dir)
-    task_results = _evaluate(config, model, root, unit, adapter, force, report)
+    pending = _Pending(unit, unit_id, train_settings, adapter, mixture_dir, marker, config)
+    if config.eval.backend != "hf":
+        return pending
+    _finish_unit(model, root, pending, force, report, engine=None)
+    return None
 
-    settings = _record_settings(config, unit, train_settings, mixture_dir)
+
+def _finish_unit(model: ModelRef, root: Path, pending: _Pending, force: bool, report: _Reporter, engine: Any) -> None:
+    """Evaluate a prepared unit, write its records, its scores on the model card and its done-marker."""
+    from prom_bench import results
+    from prom_bench.evaluation import task_settings
+    from prom_bench.model_identity import identity
+
+    config, unit, adapter, train_settings = pending.config, pending.unit, pending.adapter, pending.train_settings
+    task_results = _evaluate(config, model, root, unit, adapter, force, report, engine)
+    settings = _record_settings(config, unit, train_settings, pending.mixture_dir)
     model_id = identity(model, name=config.model_name)
     paths = []
     for task_result in task_results:
@@ -281,7 +323,7 @@ def _run_unit(
             seed=config.seed if train_settings is not None else None,
             config=config.to_dict()
             | {
-                "unit_id": unit_id,
+                "unit_id": pending.unit_id,
                 "effective_train": train_settings,
                 "regulation": unit.regulation,
                 "adapter": str(adapter) if adapter else None,
@@ -293,14 +335,44 @@ def _run_unit(
         with _locked(adapter):
             model_card.add_scores(adapter, unit.records)
     _write_json(
-        marker,
+        pending.marker,
         {
-            "unit_id": unit_id,
+            "unit_id": pending.unit_id,
             "records": paths,
             "weights": str(adapter) if adapter else None,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
     )
+
+
+def _evaluate_on_one_engine(
+    config: RunConfig, model: ModelRef, root: Path, deferred: list[_Pending], force: bool, progress: Progress
+) -> None:
+    """Evaluate the prepared units on one engine per base model: the LoRA units of a study share the base
+    model, so one engine serves them all (merged adapters and full fine-tunes are models of their own)."""
+    from prom_bench.engines import open_engine
+
+    plan = [_weights(model, p.adapter) for p in deferred]
+    bar = progress.add_task(f"[bold]evaluating ({config.eval.backend})", total=len(deferred))
+    current = progress.add_task("", total=None)
+    # the base model's units first, then each other model's: an engine is never started twice for one model
+    order = sorted(deferred, key=lambda p: _weights(model, p.adapter)[0] != model.path)
+    with open_engine(config.eval, plan, log=progress.console.print) as engine:
+        for pending in order:
+            report = _Reporter(progress.update, current, pending.unit.name)
+            _finish_unit(model, root, pending, force, report, engine)
+            progress.advance(bar)
+    progress.update(current, visible=False)
+
+
+def _weights(model: ModelRef, trained: Path | None) -> tuple[str, str | None]:
+    """``(model path, adapter or None)`` to evaluate: a trained LoRA adapter on the base model, or a fully
+    fine-tuned model by its own path."""
+    if trained is None:
+        return model.path, None
+    if not (Path(trained) / "adapter_config.json").is_file() and (Path(trained) / "config.json").is_file():
+        return str(trained), None
+    return model.path, str(trained)
 
 
 def _effective_train(config: RunConfig, unit: Unit, decisions: dict) -> dict[str, Any] | None:
@@ -361,7 +433,9 @@ def _record_settings(
             from prom_bench.model_identity import file_hash
 
             settings["data.sha256"] = file_hash(mixture_dir / "train.jsonl")[:16]
-    settings.update(eval_settings(limit=config.eval.limit, max_gen_toks=config.eval.max_gen_toks))
+    settings.update(
+        eval_settings(limit=config.eval.limit, max_gen_toks=config.eval.max_gen_toks, backend=config.eval.backend)
+    )
     return settings
 
 
@@ -409,7 +483,14 @@ def _train(
 
 
 def _evaluate(
-    config: RunConfig, model: ModelRef, root: Path, unit: Unit, adapter: Path | None, force: bool, report: _Reporter
+    config: RunConfig,
+    model: ModelRef,
+    root: Path,
+    unit: Unit,
+    adapter: Path | None,
+    force: bool,
+    report: _Reporter,
+    engine: Any = None,
 ) -> list[Any]:
     from prom_bench.evaluation import TaskResult, evaluate, resolve_data_dir
 
@@ -417,7 +498,7 @@ def _evaluate(
     data_dir = resolve_data_dir(config.eval.data_dir)
     # "samples": 2 = samples carry prompt and gold answers; caches written before that are not reused
     eval_id = fingerprint(
-        {"model": model.path, "adapter": str(adapter), "tasks": tasks, "eval": config.eval, "samples": 2}
+        {"model": model.path, "adapter": str(adapter), "tasks": tasks, "eval": config.eval.identity(), "samples": 2}
     )
     cached = root / "eval" / f"{eval_id}.json"
     with _locked(cached):
@@ -425,15 +506,17 @@ def _evaluate(
         if saved is not None:
             return [TaskResult(**t) for t in saved]
         report.step(f"evaluating {', '.join(tasks)}")
+        model_path, adapter_path = _weights(model, adapter)
         task_results = evaluate(
-            model.path,
+            model_path,
             tasks,
-            adapter=str(adapter) if adapter else None,
+            adapter=adapter_path,
             data_dir=data_dir,
             limit=config.eval.limit,
             batch_size=config.eval.batch_size,
             max_gen_toks=config.eval.max_gen_toks,
             progress=report.eval,
+            engine=engine,
         )
         _write_json(cached, [dataclasses.asdict(t) for t in task_results])
     return task_results

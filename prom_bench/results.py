@@ -78,7 +78,7 @@ REQUIRED_KEYS = (
     "provenance",
 )
 # Packages whose versions decide what a score means; recorded with every result.
-PROVENANCE_PACKAGES = ("torch", "transformers", "peft", "accelerate", "lm_eval", "datasets", "prom-bench")
+PROVENANCE_PACKAGES = ("torch", "transformers", "peft", "accelerate", "lm_eval", "datasets", "vllm", "prom-bench")
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
 
@@ -221,6 +221,8 @@ def record_from(
             "config": dict(config or {}),
             "dataset": dataset,
             "task_version": task_version,
+            # what generated the answers: {"name": "hf" | "vllm" | "openai-completions", engine details}
+            "backend": dict(getattr(result, "backend", None) or {}),
             "packages": dict(_package_versions()),
             "git_commit": commit,
             "git_dirty": dirty,

@@ -61,13 +61,47 @@ def eval_command(
     model_name: Optional[str] = typer.Option(
         None, "--model-name", help="Name to record and show for the model (default: resolved from --model)."
     ),
+    backend: str = typer.Option(
+        "hf", "--backend", help="What generates the answers: 'hf' (the reference) or 'vllm' (the [vllm] extra)."
+    ),
+    overrides: Optional[list[str]] = typer.Option(
+        None,
+        "--set",
+        "-s",
+        help="An eval setting, KEY=VALUE, repeatable (e.g. --set eval.tensor_parallel_size=2; see 'prom-bench "
+        "config').",
+    ),
+    eval_url: Optional[str] = typer.Option(
+        None,
+        "--eval-url",
+        help="Evaluate against an OpenAI-compatible completions server already running there (vLLM, SGLang, TGI), "
+        "e.g. http://127.0.0.1:8000/v1; --model names its tokenizer.",
+    ),
+    eval_model: Optional[str] = typer.Option(
+        None, "--eval-model", help="The served model (or adapter) name to request at --eval-url. Default: its only one."
+    ),
 ) -> None:
     """Evaluate a model (or adapter) on the cells of some languages, e.g. `prom-bench eval --model tiny --langs th
     --limit 5`."""
     from prom_bench import methods, models
     from prom_bench.benchmarks import tasks_for
+    from prom_bench.config import eval_config_from
     from prom_bench.evaluation import evaluate, resolve_data_dir
 
+    eval_config = eval_config_from(
+        {
+            "backend": backend,
+            "batch_size": batch_size,
+            "max_gen_toks": max_gen_toks,
+            "limit": limit,
+            "data_dir": data_dir,
+        },
+        overrides,
+    )
+    if eval_url is not None and eval_config.backend != "hf":
+        raise UserError("--eval-url evaluates on the server there; --backend names a local engine: give one of them")
+    if eval_model is not None and eval_url is None:
+        raise UserError("--eval-model names a model served at --eval-url; give --eval-url too")
     english = "en" in [item.strip() for item in langs.split(",")]
     pairs = tasks_for(langs, english=english)
     if adapter is not None and method is None:
@@ -80,9 +114,14 @@ def eval_command(
         from prom_bench.results import DEFAULT_RESULTS_DIR
 
         check_writable(Path(results or DEFAULT_RESULTS_DIR), "results folder")
-    ref = models.resolve(model)
-    directory = resolve_data_dir(data_dir)
     console = Console(stderr=True, highlight=False)
+    engine = _engine(eval_config, eval_url, eval_model, console)  # before anything is loaded or written
+    ref = models.resolve(model)
+    directory = resolve_data_dir(eval_config.data_dir if eval_config.data_dir != "demo" else data_dir)
+    if eval_config.backend == "vllm":
+        from prom_bench.engines import open_engine
+
+        engine = open_engine(eval_config, [(ref.path, str(adapter) if adapter else None)], log=console.print)
     where = f"local data {directory}" if directory is not None else "the pinned hub datasets"
     console.print(
         f"evaluating {ref.display}{' + ' + str(adapter) if adapter else ''} on {len(pairs)} task(s) from {where}"
@@ -98,12 +137,15 @@ def eval_command(
         [task for _, task in pairs],
         adapter=str(adapter) if adapter else None,
         data_dir=directory,
-        limit=limit,
-        batch_size=batch_size,
-        max_gen_toks=max_gen_toks,
+        limit=eval_config.limit,
+        batch_size=eval_config.batch_size,
+        max_gen_toks=eval_config.max_gen_toks,
         progress=report,
         lm_eval_output=lm_eval_output,
+        engine=engine,
     )
+    if engine is not None:
+        engine.close()
     if lm_eval_output is not None:
         console.print(f"lm-eval results and samples written under {lm_eval_output}")
     Console(highlight=False).print(_table(ref.display, method_name, pairs, outcomes))
@@ -113,17 +155,25 @@ def eval_command(
     from prom_bench.model_identity import identity
     from prom_bench.results import DEFAULT_RESULTS_DIR, record_from, write_record
 
-    settings = {**_adapter_settings(adapter), **eval_settings(limit=limit, max_gen_toks=max_gen_toks)}
+    backend_name = outcomes[0].backend.get("name") if outcomes else eval_config.backend
+    settings = {
+        **_adapter_settings(adapter),
+        **eval_settings(limit=eval_config.limit, max_gen_toks=eval_config.max_gen_toks, backend=backend_name),
+    }
     model_id = identity(ref, adapter=adapter, name=model_name)
     config = {
         "command": "eval",
         "model": model,
         "adapter": str(adapter) if adapter else None,
         "langs": langs,
-        "limit": limit,
+        "limit": eval_config.limit,
         "data_dir": str(directory) if directory else "hub",
-        "batch_size": batch_size,
-        "max_gen_toks": max_gen_toks,
+        "batch_size": eval_config.batch_size,
+        "max_gen_toks": eval_config.max_gen_toks,
+        "backend": backend_name,
+        "eval": {k: v for k, v in vars(eval_config).items() if k not in ("data_dir",)},
+        "eval_url": eval_url,
+        "eval_model": eval_model,
     }
     out = results or DEFAULT_RESULTS_DIR
     for (lang, _), outcome in zip(pairs, outcomes):
@@ -135,7 +185,7 @@ def eval_command(
             settings=settings,
             task_settings=task_settings(outcome),
             model_id=model_id,
-            limit=limit,
+            limit=eval_config.limit,
             config=config,
             seed=(_adapter_train_config(adapter) or {}).get("seed"),
         )
@@ -151,6 +201,21 @@ def _adapter_train_config(adapter: Path | None) -> dict | None:
     from prom_bench.results import adapter_train_config
 
     return adapter_train_config(adapter)
+
+
+def _engine(settings, eval_url: str | None, eval_model: str | None, console: Console):
+    """A server engine for ``--eval-url`` (checked now: nothing listening is one line), a check that vLLM is
+    installed for ``--backend vllm`` (its engine starts once the model is resolved), or None for ``hf``."""
+    from prom_bench.engines import check_backend
+
+    if eval_url is not None:
+        from prom_bench.engines.server import CompletionsServer
+
+        server = CompletionsServer(eval_url, eval_model)
+        console.print(f"evaluating against {server.url} (model '{server.served_model}')")
+        return server
+    check_backend(settings)
+    return None
 
 
 def _adapter_settings(adapter: Path | None) -> dict:

@@ -57,6 +57,13 @@ def run_command(
         Optional[str],
         typer.Option(help="comma list of seeds: every unit runs once per seed (same as --set seeds=0,1,2)"),
     ] = None,
+    backend: Annotated[
+        Optional[str],
+        typer.Option(
+            help="what generates the answers: 'hf' or 'vllm' (one engine for every adapter of the study; the "
+            "[vllm] extra); same as --set eval.backend=..."
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="redo every unit, even those already done with the same config")
     ] = False,
@@ -74,6 +81,10 @@ def run_command(
         if any(o.startswith("eval.limit=") for o in overrides):
             raise UserError("'eval.limit' is given twice (--limit and --set eval.limit=...); give it once")
         overrides.append(f"eval.limit={limit}")
+    if backend is not None:
+        if any(o.startswith("eval.backend=") for o in overrides):
+            raise UserError("'eval.backend' is given twice (--backend and --set eval.backend=...); give it once")
+        overrides.append(f"eval.backend={backend}")
     config = cfg.load(preset, config_file, overrides, flags)
     from prom_bench.preflight import check_run
 
