@@ -68,6 +68,10 @@ class EvalConfig:
     )
 
     def __post_init__(self) -> None:
+        self.validate()  # an engine setting is checked wherever an EvalConfig is made (run, eval, a plan)
+
+    def validate(self) -> None:
+        """Checks that need only the settings; one ``UserError`` line naming the bad value."""
         from prom_bench.engines import BACKENDS
         from prom_bench.engines.lora import VLLM_LORA_RANKS
 
@@ -83,6 +87,17 @@ class EvalConfig:
         if self.max_lora_rank is not None and self.max_lora_rank not in VLLM_LORA_RANKS:
             valid = ", ".join(map(str, VLLM_LORA_RANKS))
             raise UserError(f"eval.max_lora_rank = {self.max_lora_rank} is not a rank vLLM accepts; valid: {valid}")
+        for name in ("limit", "max_gen_toks"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UserError(f"setting 'eval.{name}' = {value} must be at least 1 (or null: no cap)")
+        if self.batch_size < 1:
+            raise UserError(f"setting 'eval.batch_size' = {self.batch_size} must be at least 1")
+        if self.data_dir not in (None, "demo", "hub") and not Path(self.data_dir).expanduser().is_dir():
+            raise UserError(
+                f"setting 'eval.data_dir' = '{self.data_dir}' is not a folder; give 'demo', 'hub' or a folder in "
+                "the upstream layout"
+            )
 
     def identity(self) -> dict[str, Any]:
         """The settings that can change an answer, for content ids: engine sizing (parallelism, memory, LoRA
