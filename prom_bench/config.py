@@ -159,6 +159,11 @@ class RunConfig:
         ["base", "t", "t+e", "prom"], help="methods to compare (base, t, t+e, prom, prom-noreg, or the paper's names)"
     )
     langs: list[str] = setting(list(PAPER_LANGS), help="target languages ('all' = the paper's nine)")
+    controls: list[str] = setting(
+        [],
+        help="control languages evaluated on the base model beside the study ('en': prom_xquad_en, prom_mgsm_en), "
+        "so the tables show the harness measuring the model where it is strong",
+    )
     out: str = setting("runs/demo", help="folder for run artifacts: mixtures, adapters, evaluation logs")
     results: str = setting(
         "leaderboards/results", help="results store: one JSON record per model, method, language, task and settings"
@@ -277,6 +282,7 @@ def validate(config: RunConfig) -> None:
     config.langs = parse_langs(config.langs)
     if len(set(config.seeds)) != len(config.seeds):
         raise UserError(f"seeds {config.seeds} repeat a seed; give each seed once (e.g. 0,1,2)")
+    config.controls = parse_langs(config.controls, allow_english=True) if config.controls else []
     if config.workers < 1:
         raise UserError(f"workers = {config.workers} must be at least 1")
     if config.regulation not in ("probe", "paper", "none"):

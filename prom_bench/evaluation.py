@@ -319,10 +319,10 @@ def _gold(sample: dict[str, Any]) -> list[str]:
 
 
 def _response(sample: dict[str, Any]) -> str:
-    """The generated answer as scored (after lm-eval's stop sequences)."""
+    """The generated answer as scored: after lm-eval's stop sequences, without a character the budget cut."""
     responses = sample.get("filtered_resps") or [""]
     first = responses[0]
-    return first if isinstance(first, str) else str(first)
+    return _task_scoring().drop_partial_character(first if isinstance(first, str) else str(first))
 
 
 def _as_number(value: float) -> float | int:
@@ -346,16 +346,25 @@ def _dataset_of(config: dict[str, Any], data_dir: Path | None) -> dict[str, Any]
     }
 
 
-def _task_loaders():
-    """``tasks/_prom_shared/loaders.py``, where the local file layout is defined once (shared with the tasks)."""
+def _task_module(name: str):
+    """``tasks/_prom_shared/<name>.py``: the package the tasks' ``utils.py`` import, so each rule is defined once."""
+    import importlib
     import sys
 
     tasks = str(tasks_dir())
-    if tasks not in sys.path:  # the same package the tasks' utils.py import
+    if tasks not in sys.path:
         sys.path.insert(0, tasks)
-    from _prom_shared import loaders
+    return importlib.import_module(f"_prom_shared.{name}")
 
-    return loaders
+
+def _task_loaders():
+    """Where the local file layout is defined."""
+    return _task_module("loaders")
+
+
+def _task_scoring():
+    """Where the scoring rules are defined."""
+    return _task_module("scoring")
 
 
 def _quiet_lm_eval() -> None:

@@ -61,6 +61,11 @@ def measure_cells(measure: str) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
     return qa, qa + MGSM_CELLS
 
 
+# The English control: the same benchmarks in English, where an English-centric model is strong, so a table
+# shows the harness measuring this model at all (the paper reports none).
+CONTROL_CELLS = control_cells()
+
+
 # Row order of Tables 1-3 (the paper lists PROM first and the untrained model last).
 METHOD_ORDER = ("prom", "prom-noreg", "t+e", "t", "base")
 BASELINE = "t+e"
