@@ -521,6 +521,7 @@ def _evaluate(
             limit=config.eval.limit,
             batch_size=config.eval.batch_size,
             max_gen_toks=config.eval.max_gen_toks,
+            budget=config.eval.budget,
             progress=report.eval,
             engine=engine,
         )

@@ -21,6 +21,7 @@ from prom_bench.benchmarks import (  # noqa: F401 (the tables' names)
     PAPER_QA_METRICS,
     QA_METRICS,
     Cell,
+    control_cells,
     target_cells,
 )
 from prom_bench.errors import UserError

@@ -21,8 +21,8 @@ from prom_bench.report.cells import (
     ALL_CELLS,
     BASELINE,
     BENCH_LABEL,
-    MEASURE_TEXT,
     CONTROL_CELLS,
+    MEASURE_TEXT,
     METRIC_LABEL,
     MGSM_CELLS,
     PAPER_MODEL,
@@ -365,15 +365,6 @@ def _other_settings_notes(selection: Selection) -> list[str]:
     return notes
 
 
-def _table3(
-    selection: Selection,
-    paper_sel: Selection | None,
-    significant: bool,
-    resamples: int,
-    seed: int,
-    cells: tuple[Cell, ...] = ALL_CELLS,
-    measure: str = "language-aware",
-) -> Table:
 def _control_table(selection: Selection) -> Table:
     """The English cells, one row per model and method that has them: the harness measuring the model."""
     models = models_in(list(selection.chosen.values()))
@@ -402,7 +393,15 @@ def _control_table(selection: Selection) -> Table:
     return table
 
 
-def _table3(selection: Selection, paper_sel: Selection | None, significant: bool, resamples: int, seed: int) -> Table:
+def _table3(
+    selection: Selection,
+    paper_sel: Selection | None,
+    significant: bool,
+    resamples: int,
+    seed: int,
+    cells: tuple[Cell, ...] = ALL_CELLS,
+    measure: str = "language-aware",
+) -> Table:
     printed = None
     models = models_in(list(selection.chosen.values()))
     several = len(models) > 1
