@@ -72,6 +72,13 @@ def family_of(task: str) -> str:
     raise UserError(f"task '{task}' is not a prom-bench task; valid: prom_<{'|'.join(BENCHMARKS)}>_<lang>")
 
 
+def control_cells() -> tuple[Cell, ...]:
+    """The pivot's cells (English XQuAD and MGSM with the built-in table): the control that shows the harness
+    measuring a model in the language it is strong in."""
+    tasks = languages.get(languages.PIVOT).tasks
+    return tuple(Cell(t, family_of(t), languages.PIVOT, BENCHMARKS[family_of(t)].metrics) for t in tasks)
+
+
 def target_cells() -> tuple[Cell, ...]:
     """Every cell of a target language (the pivot's controls are not cells), in family order, then in the
     paper's column order within a family."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from prom_bench.benchmarks import BENCHMARKS, family_of
+from prom_bench.budgets import BUDGETS, scaled_budget, token_inflation
 from prom_bench.errors import UserError, unknown
 from prom_bench.paths import demo_data_dir, tasks_dir
 
@@ -39,6 +40,7 @@ class TaskResult:
             "paper_f1": 0..1}`` or ``{"doc_id", "accuracy": 0/1}``, each with the ``prompt`` the model saw, the
             ``gold`` answers and the generated ``response``.
         version: the task's ``metadata.version``.
+        max_gen_toks: the generation budget (tokens) the task ran with.
         dataset: where the items came from: ``{"source": "local", "path": ...}`` or
             ``{"source": "hub", "id": ..., "revision": ...}``, with ``name`` and ``split``.
         backend: what generated the answers (``engines``): ``{"name": "hf"|"vllm"|"openai-completions", ...}``.
@@ -51,6 +53,7 @@ class TaskResult:
     version: Any = None
     dataset: dict[str, Any] = field(default_factory=dict)
     backend: dict[str, Any] = field(default_factory=dict)
+    max_gen_toks: int | None = None  # the generation budget the task ran with
 
 
 def task_manager(data_dir: Path | None = None, include_path: Path | None = None):
@@ -81,6 +84,22 @@ def resolve_data_dir(spec: str | None) -> Path | None:
     return path
 
 
+def _tokenizer_of(lm):
+    """The tokenizer generating for ``lm`` (HF and vLLM models and a completions server with a HF tokenizer)."""
+    tokenizer = getattr(lm, "tokenizer", None)
+    if tokenizer is None or not callable(tokenizer):
+        raise UserError(
+            "eval.budget=inflation needs the model's tokenizer, which this backend does not expose; "
+            "set eval.budget=task or eval.max_gen_toks"
+        )
+    return tokenizer
+
+
+def _lang_of(task: str) -> str:
+    """``prom_indicqa_ta`` -> ``ta`` (the language suffix every prom task name ends with)."""
+    return task.rsplit("_", 1)[-1]
+
+
 def evaluate(
     model_path: str | Any,
     tasks: list[str],
@@ -90,6 +109,7 @@ def evaluate(
     limit: int | None = None,
     batch_size: int = 8,
     max_gen_toks: int | None = None,
+    budget: str = "task",
     progress: Callable[[dict], None] | None = None,
     tokenizer: Any = None,
     lm_eval_output: Path | None = None,
@@ -105,6 +125,9 @@ def evaluate(
         limit: evaluate only the first ``limit`` items of each task.
         batch_size: generation batch size (explicit: lm-eval's "auto" probes huge batches, slow on CPU).
         max_gen_toks: override each task's generation budget (tokens), e.g. to keep a CPU demo short.
+        budget: "task" (each task's own ``max_gen_toks``) or "inflation" (each task's budget times the
+            tokenizer's token inflation for the task's language, ``prom_bench.budgets``); ``max_gen_toks``
+            overrides both.
         progress: called after each task with ``{"task", "index", "total", "result"}``.
         tokenizer: the tokenizer of an in-memory model.
         lm_eval_output: also write lm-eval's own ``results_<date>.json`` and ``samples_<task>_<date>.jsonl``
@@ -130,6 +153,8 @@ def evaluate(
         if name not in manager.all_subtasks:
             raise unknown("task", name, manager.all_subtasks)
         family_of(name)
+    if budget not in BUDGETS:
+        raise unknown("generation budget", budget, BUDGETS)
     if engine is None:
         from prom_bench.engines.hf import HFEngine
 
@@ -137,7 +162,17 @@ def evaluate(
     lm, backend = engine.lm(model_path, adapter)
     results, outputs = [], []
     for index, name in enumerate(tasks):
-        result = _run_task(lm, manager, name, data_dir=data_dir, limit=limit, max_gen_toks=max_gen_toks, keep=outputs)
+        scale = None if max_gen_toks or budget == "task" else token_inflation(_tokenizer_of(lm), _lang_of(name))
+        result = _run_task(
+            lm,
+            manager,
+            name,
+            data_dir=data_dir,
+            limit=limit,
+            max_gen_toks=max_gen_toks,
+            keep=outputs,
+            budget_scale=scale,
+        )
         result.backend = dict(backend)
         results.append(result)
         if progress is not None:
@@ -197,6 +232,7 @@ def _run_task(
     limit: int | None,
     max_gen_toks: int | None,
     keep: list | None = None,
+    budget_scale: float | None = None,
 ) -> TaskResult:
     # lm-eval's ``evaluator.evaluate`` on tasks prepared as ``simple_evaluate`` prepares them (zero-shot,
     # generation override, fixed seeds). ``simple_evaluate`` itself would also collect the environment
@@ -220,6 +256,9 @@ def _run_task(
             "give a local data dir (--data-dir DIR in the upstream layout, or 'demo')"
         ) from exc
     task = loaded["tasks"][name]
+    if budget_scale is not None:
+        own = (task.get_config("generation_kwargs") or {}).get("max_gen_toks") or lm.max_gen_toks
+        max_gen_toks = scaled_budget(own, budget_scale)
     if max_gen_toks:
         task.set_config(key="generation_kwargs", value={"max_gen_toks": max_gen_toks}, update=True)
     if task.get_config("num_fewshot") is None:
@@ -255,6 +294,7 @@ def _run_task(
         samples=samples,
         version=output["versions"].get(name),
         dataset=_dataset_of(config, data_dir),
+        max_gen_toks=(config.get("generation_kwargs") or {}).get("max_gen_toks"),
     )
 
 
@@ -319,10 +359,10 @@ def _gold(sample: dict[str, Any]) -> list[str]:
 
 
 def _response(sample: dict[str, Any]) -> str:
-    """The generated answer as scored (after lm-eval's stop sequences)."""
+    """The generated answer as scored: after lm-eval's stop sequences, without a character the budget cut."""
     responses = sample.get("filtered_resps") or [""]
     first = responses[0]
-    return first if isinstance(first, str) else str(first)
+    return _task_scoring().drop_partial_character(first if isinstance(first, str) else str(first))
 
 
 def _as_number(value: float) -> float | int:
@@ -346,16 +386,25 @@ def _dataset_of(config: dict[str, Any], data_dir: Path | None) -> dict[str, Any]
     }
 
 
-def _task_loaders():
-    """``tasks/_prom_shared/loaders.py``, where the local file layout is defined once (shared with the tasks)."""
+def _task_module(name: str):
+    """``tasks/_prom_shared/<name>.py``: the package the tasks' ``utils.py`` import, so each rule is defined once."""
+    import importlib
     import sys
 
     tasks = str(tasks_dir())
-    if tasks not in sys.path:  # the same package the tasks' utils.py import
+    if tasks not in sys.path:
         sys.path.insert(0, tasks)
-    from _prom_shared import loaders
+    return importlib.import_module(f"_prom_shared.{name}")
 
-    return loaders
+
+def _task_loaders():
+    """Where the local file layout is defined."""
+    return _task_module("loaders")
+
+
+def _task_scoring():
+    """Where the scoring rules are defined."""
+    return _task_module("scoring")
 
 
 def _quiet_lm_eval() -> None:

@@ -81,6 +81,8 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
         for lang in config.langs
         for seed in (seeds if methods.get(m).trains else [None])
     ]
+    # the English control: the base model only (one model, no seed), unless the study already has it
+    units += [Unit(methods.get("base"), lang) for lang in config.controls if ("base", lang) not in _names(units)]
     decisions = _regulation(config, model, units)
     started = time.perf_counter()
 
@@ -116,6 +118,10 @@ def sweep(configs: list[RunConfig], *, console: Console | None = None) -> list[d
         console.print(f"[bold]sweep {i}/{len(configs)}[/]")
         records += run(config, console=console)
     return records
+
+
+def _names(units: list[Unit]) -> set[tuple[str, str]]:
+    return {(u.method.name, u.lang) for u in units}
 
 
 def _run_parallel(
@@ -515,6 +521,7 @@ def _evaluate(
             limit=config.eval.limit,
             batch_size=config.eval.batch_size,
             max_gen_toks=config.eval.max_gen_toks,
+            budget=config.eval.budget,
             progress=report.eval,
             engine=engine,
         )

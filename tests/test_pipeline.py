@@ -13,7 +13,14 @@ from prom_bench.results import load_records
 
 
 def _config(tmp_path, **flags):
-    overrides = ["train.max_steps=2", "eval.limit=2", "workers=1", "regulation=paper", "eval.max_gen_toks=8"]
+    overrides = [
+        "train.max_steps=2",
+        "eval.limit=2",
+        "workers=1",
+        "regulation=paper",
+        "eval.max_gen_toks=8",
+        "controls=[]",
+    ]
     return cfg.load(
         "demo",
         overrides=overrides + flags.pop("overrides", []),

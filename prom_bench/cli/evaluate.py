@@ -47,6 +47,12 @@ def eval_command(
     max_gen_toks: Optional[int] = typer.Option(
         None, "--max-gen-toks", min=1, help="Override each task's generation budget in tokens (QA 64, MGSM 32)."
     ),
+    budget: str = typer.Option(
+        "task",
+        "--budget",
+        help="Without --max-gen-toks: 'task' (each task's own budget) or 'inflation' (scaled by the tokenizer's "
+        "tokens per English token for the language).",
+    ),
     results: Optional[Path] = typer.Option(
         None, "--results", help="Folder for the result records. Default: leaderboards/results.", show_default=False
     ),
@@ -93,6 +99,7 @@ def eval_command(
             "backend": backend,
             "batch_size": batch_size,
             "max_gen_toks": max_gen_toks,
+            "budget": budget,
             "limit": limit,
             "data_dir": data_dir,
         },
@@ -140,6 +147,7 @@ def eval_command(
         limit=eval_config.limit,
         batch_size=eval_config.batch_size,
         max_gen_toks=eval_config.max_gen_toks,
+        budget=eval_config.budget,
         progress=report,
         lm_eval_output=lm_eval_output,
         engine=engine,
@@ -170,6 +178,7 @@ def eval_command(
         "data_dir": str(directory) if directory else "hub",
         "batch_size": eval_config.batch_size,
         "max_gen_toks": eval_config.max_gen_toks,
+        "budget": eval_config.budget,
         "backend": backend_name,
         "eval": {k: v for k, v in vars(eval_config).items() if k not in ("data_dir",)},
         "eval_url": eval_url,

@@ -95,7 +95,8 @@ def run_command(
     from prom_bench import pipeline
 
     records = pipeline.run(config, force=force, console=Console(stderr=True))
-    _print_tables(records, ("1", "2", "3"), include_limited=config.eval.limit is not None)
+    tables = ("1", "2", "3", "control") if config.controls else ("1", "2", "3")
+    _print_tables(records, tables, include_limited=config.eval.limit is not None)
 
 
 def _print_tables(records: list[dict], tables: tuple[str, ...], *, include_limited: bool = False) -> None:

@@ -21,6 +21,7 @@ from prom_bench.benchmarks import (  # noqa: F401 (the tables' names)
     PAPER_QA_METRICS,
     QA_METRICS,
     Cell,
+    control_cells,
     target_cells,
 )
 from prom_bench.errors import UserError
@@ -59,6 +60,11 @@ def measure_cells(measure: str) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
     """(QA cells, all cells) whose QA metrics are those of ``measure`` (MGSM cells keep accuracy)."""
     qa = tuple(replace(c, metrics=QA_MEASURES[measure]) for c in QA_CELLS)
     return qa, qa + MGSM_CELLS
+
+
+# The English control: the same benchmarks in English, where an English-centric model is strong, so a table
+# shows the harness measuring this model at all (the paper reports none).
+CONTROL_CELLS = control_cells()
 
 
 # Row order of Tables 1-3 (the paper lists PROM first and the untrained model last).

@@ -20,6 +20,7 @@ from prom_bench.report.cells import ALL_CELLS, BENCH_LABEL, method_label, models
 from prom_bench.report.prepare import prepare
 from prom_bench.report.render import to_html
 from prom_bench.report.tables import build_tables, ci_table
+from prom_bench.report.training import loss_curves, training_logs
 
 MAX_JSON_CHARS = 20_000  # a JSON summary longer than this is cut (the file itself stays beside the plots)
 
@@ -135,6 +136,29 @@ def _artifacts(folder: Path | None, name: str) -> str:
     return "\n".join(parts)
 
 
+def _training_section(records: list[dict]) -> str:
+    """Loss curves of every trained unit (both PROM terms apart), from the logs beside their weights."""
+    trained = {f"{r['model']} · {r['method']}/{r['lang']}" for r in records if r["method"] != "base"}
+    if not trained:
+        return ""
+    logs = training_logs(records)
+    parts = ["<h2>Training</h2>"]
+    png = loss_curves(logs)
+    if png is not None:
+        parts.append(
+            f'<figure><img alt="loss curves" src="{_png_data_uri(png)}"><figcaption>Loss by optimizer step for '
+            f"each of the {len(logs)} trained unit(s): L_N,t on target data at the last layer and, for PROM, "
+            "L_n,e on English data at layer n, each the mean its gradient was normalised by.</figcaption></figure>"
+        )
+    missing = sorted(trained - set(logs))
+    if missing:
+        parts.append(
+            '<p class="note">no training log (train_log.jsonl) beside the weights of: '
+            f"{html.escape(', '.join(missing))}</p>"
+        )
+    return "\n".join(parts)
+
+
 def build_report(
     records: list[dict],
     *,
@@ -179,6 +203,7 @@ def build_report(
             "<figcaption>F1 for QA cells, accuracy for MGSM cells; a missing bar is a missing record."
             "</figcaption></figure>"
         )
+    body.append(_training_section(records))
     body.append(_artifacts(probe_dir, "probe"))
     body.append(_artifacts(interference_dir, "interference"))
     return (

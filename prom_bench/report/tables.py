@@ -21,6 +21,7 @@ from prom_bench.report.cells import (
     ALL_CELLS,
     BASELINE,
     BENCH_LABEL,
+    CONTROL_CELLS,
     MEASURE_TEXT,
     METRIC_LABEL,
     MGSM_CELLS,
@@ -41,7 +42,7 @@ from prom_bench.report.prepare import differences, prepare
 from prom_bench.report.winloss import count_vs_baseline
 from prom_bench.results import latest_records
 
-TABLE_KEYS = ("1", "2", "3", "4")
+TABLE_KEYS = ("1", "2", "3", "4", "control")
 SWEEP_KEYS = (("pivot_layer", "n"), ("label_smoothing", "α"), ("pivot_weight", "λ"))
 
 
@@ -114,7 +115,7 @@ def parse_table(table: str) -> list[str]:
         return list(TABLE_KEYS)
     if key in TABLE_KEYS:
         return [key]
-    raise UserError(f"unknown table '{table}'; valid: 1, 2, 3, 4, all")
+    raise UserError(f"unknown table '{table}'; valid: 1, 2, 3, 4, control, all")
 
 
 def _row_label(model: str, method: str, several_models: bool, paper_row: bool = False, variant: str = "") -> str:
@@ -362,6 +363,34 @@ def _other_settings_notes(selection: Selection) -> list[str]:
             f"shown in Table 4 where it sweeps PROM: " + " | ".join(described)
         )
     return notes
+
+
+def _control_table(selection: Selection) -> Table:
+    """The English cells, one row per model and method that has them: the harness measuring the model."""
+    models = models_in(list(selection.chosen.values()))
+    several = len(models) > 1
+    columns = [METRIC_LABEL[m].lower() for c in CONTROL_CELLS for m in c.metrics]
+    groups = [[(f"{BENCH_LABEL[c.benchmark]} {c.lang}", len(c.metrics)) for c in CONTROL_CELLS]]
+    table = Table(
+        "control",
+        "Control: the English cells",
+        "Exact match and F1 (%) of XQuAD and accuracy (%) of MGSM in English, on the same model and harness as "
+        "Tables 1-2: an English-centric model scores here what it cannot yet score in the target languages.",
+        columns,
+        groups,
+    )
+    for model in models:
+        for method in selection.methods(model):
+            if not any(selection.get(model, method, c.task) for c in CONTROL_CELLS):
+                continue
+            values = []
+            for cell in CONTROL_CELLS:
+                record = selection.get(model, method, cell.task)
+                values += [Value(None if record is None else record["metrics"].get(m)) for m in cell.metrics]
+            table.rows.append(Row(_row_label(model, method, several), values, "run", model, method))
+    if not table.rows:
+        table.notes.append("no records of the English cells (prom_xquad_en, prom_mgsm_en); run with --set controls=en")
+    return table
 
 
 def _table3(
@@ -732,7 +761,7 @@ def build_tables(
 
     Args:
         records: result records (``results.load_records``); several models and settings may mix.
-        table: "1", "2", "3", "4" or "all".
+        table: "1", "2", "3", "4", "control" (the English cells) or "all" (the control only where it has records).
         compare: "paper" adds the paper's numbers beside ours; None for none.
         significant: Table 3 counts only significant wins/losses (paired bootstrap), and a table of the
             intervals follows it.
@@ -765,6 +794,15 @@ def build_tables(
                         ci.key += "" if single == "language-aware" else "-paper"
                         ci.title += f" ({MEASURE_TITLE[single]})"
                         out.append(ci)
+            out.append(_table3(selection, paper_sel, significant, resamples, seed))
+            if significant:
+                ci = ci_table(selection, resamples=resamples, seed=seed)
+                if ci is not None:
+                    out.append(ci)
+        elif key == "control":
+            control_tasks = {c.task for c in CONTROL_CELLS}
+            if table != "all" or any(task in control_tasks for _, _, task in selection.chosen):
+                out.append(_control_table(selection))
         else:
             out.append(_table4(records, selection, lang, compare, measure))
     for built in out:

@@ -58,6 +58,21 @@ _EN_ARTICLES_RE = re.compile(r"\b(a|an|the)\b")
 _thai_fallback_logged = False
 
 
+# --- the generated text -----------------------------------------------------------------------------------
+
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def drop_partial_character(text: str) -> str:
+    """The generation without a character cut in half by the token budget.
+
+    A byte-level or byte-fallback tokenizer can stop mid-character when ``max_gen_toks`` runs out (a Thai or
+    Telugu letter is 3 UTF-8 bytes, often 2-3 tokens); the decoder then ends the text with U+FFFD for the
+    incomplete bytes. That mark is not something the model wrote, so it is dropped before scoring and storing.
+    """
+    return text.rstrip(REPLACEMENT_CHARACTER)
+
+
 # --- normalisation ----------------------------------------------------------------------------------------
 
 

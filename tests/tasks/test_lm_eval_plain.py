@@ -160,3 +160,41 @@ def test_generated_yamls_are_up_to_date(family, tmp_path):
     assert written == sorted(p.name for p in (TASKS / family).glob("prom_*.yaml"))
     for name in written:
         assert (copy / name).read_text(encoding="utf-8") == (TASKS / family / name).read_text(encoding="utf-8"), name
+
+
+# prom-bench's own evaluation path and plain lm-eval, on the same items with the same budget.
+_SAME_ITEMS_RUNNER = """
+import atexit, json, sys
+atexit.register(lambda: print("PROM_BENCH_IMPORTED=%s" % any(m == "prom_bench" or m.startswith("prom_bench.") for m in sys.modules)))
+from lm_eval import simple_evaluate
+from lm_eval.tasks import TaskManager
+tasks_dir, data_dir, model, name, out = sys.argv[1:]
+manager = TaskManager(include_path=tasks_dir, include_defaults=False, metadata={"data_dir": data_dir})
+results = simple_evaluate(model="hf", model_args={"pretrained": model, "dtype": "float32"}, device="cpu",
+                          batch_size=8, tasks=[name], task_manager=manager, limit=4, bootstrap_iters=0,
+                          log_samples=True)
+samples = [{"doc_id": s["doc_id"], "f1": s["f1"], "exact_match": s["exact_match"]} for s in results["samples"][name]]
+json.dump({"f1": results["results"][name]["f1,none"], "samples": samples}, open(out, "w"))
+"""
+
+
+@pytest.mark.slow
+def test_demo_scores_equal_plain_lm_eval_on_the_same_items(tmp_path):
+    # The demo's base XQuAD-th cell (the default model; the demo keeps each task's own budget) against plain
+    # lm-eval: the same per-item EM/F1, so the demo understates nothing. The default model scores above 0 here.
+    from prom_bench.evaluation import evaluate
+    from prom_bench.models import resolve
+    from prom_bench.paths import demo_data_dir
+
+    model, data = resolve("default").path, demo_data_dir() / "eval"
+    out = tmp_path / "plain.json"
+    run_lm_eval(str(TASKS), str(data), model, "prom_xquad_th", str(out), cwd=tmp_path, runner=_SAME_ITEMS_RUNNER)
+    plain = json.loads(out.read_text())
+    assert plain["f1"] > 0
+    ours = evaluate(model, ["prom_xquad_th"], data_dir=data, limit=4, budget="task")[0]
+    assert ours.max_gen_toks == 64  # the task's own budget, as plain lm-eval runs it
+    assert ours.metrics["f1"] == pytest.approx(100 * plain["f1"], abs=1e-3)  # metrics are rounded to 4 places
+    by_doc = {s["doc_id"]: s for s in plain["samples"]}
+    assert [(s["exact_match"], s["f1"]) for s in ours.samples] == [
+        (by_doc[s["doc_id"]]["exact_match"], by_doc[s["doc_id"]]["f1"]) for s in ours.samples
+    ]
