@@ -794,11 +794,6 @@ def build_tables(
                         ci.key += "" if single == "language-aware" else "-paper"
                         ci.title += f" ({MEASURE_TITLE[single]})"
                         out.append(ci)
-            out.append(_table3(selection, paper_sel, significant, resamples, seed))
-            if significant:
-                ci = ci_table(selection, resamples=resamples, seed=seed)
-                if ci is not None:
-                    out.append(ci)
         elif key == "control":
             control_tasks = {c.task for c in CONTROL_CELLS}
             if table != "all" or any(task in control_tasks for _, _, task in selection.chosen):

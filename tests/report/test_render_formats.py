@@ -136,7 +136,7 @@ def test_rounding_is_half_up_like_the_paper():
 
 
 def test_unknown_table_format_and_comparison_are_one_line_errors(runs):
-    with pytest.raises(UserError, match=r"unknown table '5'; valid: 1, 2, 3, 4, all"):
+    with pytest.raises(UserError, match=r"unknown table '5'; valid: 1, 2, 3, 4, control, all"):
         render_tables(runs, "5")
     with pytest.raises(UserError, match="unknown format 'xls'"):
         render_tables(runs, "1", "xls")

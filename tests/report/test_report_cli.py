@@ -52,7 +52,7 @@ def test_corrupt_record_is_one_line(cli, tmp_path, fixture_runs):
 
 
 def test_unknown_table_and_format_are_one_line(cli, paper_dir):
-    assert "unknown table '7'; valid: 1, 2, 3, 4, all" in one_error_line(cli("table", paper_dir, "--table", "7"))
+    assert "unknown table '7'; valid: 1, 2, 3, 4, control, all" in one_error_line(cli("table", paper_dir, "--table", "7"))
     assert "unknown format 'pdf'" in one_error_line(cli("table", paper_dir, "--format", "pdf"))
 
 
@@ -92,7 +92,7 @@ def test_installed_console_script(tmp_path, paper_dir):
         timeout=120,
         cwd=tmp_path,
     )
-    assert bad.returncode == 2 and bad.stderr.strip() == "error: unknown table '9'; valid: 1, 2, 3, 4, all"
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: unknown table '9'; valid: 1, 2, 3, 4, control, all"
 
 
 def test_export_writes_a_long_table_and_rejects_other_suffixes(cli, tmp_path, fixture_runs):
