@@ -251,6 +251,8 @@ def sweep_configs(
         load(preset, config_file, base + list(combo), {"methods": method, "langs": lang})
         for combo in itertools.product(*axes)
     ]
+    for config in configs:  # Table 4 compares PROM settings; the English control belongs to a study run
+        config.controls = []
     return configs
 
 
