@@ -80,11 +80,12 @@ def control_cells() -> tuple[Cell, ...]:
 
 
 def target_cells() -> tuple[Cell, ...]:
-    """Every cell of a target language (the pivot's controls are not cells), in family order, then in the
-    paper's column order within a family."""
+    """Every cell of the paper's target languages (the pivot's controls are not cells; other languages' cells,
+    e.g. Hindi's, join the tables from their records), in family order, then in the paper's column order
+    within a family."""
     cells = []
     for index, lang in enumerate(languages.LANGUAGES.values()):
-        if lang.code == languages.PIVOT:
+        if lang.code == languages.PIVOT or not lang.paper:
             continue
         for task in lang.tasks:
             bench = BENCHMARKS[family_of(task)]

@@ -21,7 +21,7 @@ import yaml
 
 from prom_bench.budgets import BUDGETS
 from prom_bench.errors import UserError, unknown
-from prom_bench.languages import PAPER_LANGS, parse_langs
+from prom_bench.languages import PAPER_LANGS, parse_langs, register_files
 from prom_bench.methods import parse_methods
 from prom_bench.paths import PACKAGE_DIR
 
@@ -51,6 +51,11 @@ class EvalConfig:
         help="generation budget when max_gen_toks is unset: 'task' (each task's own) or 'inflation' (each "
         "task's budget times the tokenizer's measured tokens per English token for the language, so an "
         "answer in a costly script gets as much room as an English one)",
+    )
+    chat_template: bool | str = setting(
+        False,
+        help="wrap each prompt in the model's chat template (lm-eval's apply_chat_template): true, false, or "
+        "auto (true when the model has a chat template); pair it with train.format",
     )
     backend: str = setting(
         "hf",
@@ -159,6 +164,14 @@ class RunConfig:
         help="control languages evaluated on the base model beside the study ('en': prom_xquad_en, prom_mgsm_en), "
         "so the tables show the harness measuring the model where it is strong",
     )
+    languages_file: list[str] = setting(
+        [],
+        help="YAML files declaring more languages (or a built-in one's own data), in the format of "
+        "prom_bench/languages.yaml; check one with 'prom-bench languages validate FILE'",
+    )
+    extra_cells: bool = setting(
+        False, help="also evaluate each language's cells beyond the paper's (extra_tasks, e.g. IndicQA bn and te)"
+    )
     out: str = setting("runs/demo", help="folder for run artifacts: mixtures, adapters, evaluation logs")
     results: str = setting(
         "leaderboards/results", help="results store: one JSON record per model, method, language, task and settings"
@@ -216,6 +229,8 @@ def load(
             continue
         if key in set_keys:
             raise UserError(f"'{key}' is given twice (--{key.replace('_', '-')} and --set {key}=...); give it once")
+        if key == "languages_file":  # a flag adds to the files a config names
+            value = [*(raw.get(key) or []), *value]
         _merge(raw, {key: value})
     return build(raw)
 
@@ -260,6 +275,9 @@ def build(raw: dict[str, Any]) -> RunConfig:
     """A RunConfig from a nested dict, rejecting unknown keys and values of the wrong type with one line."""
     types_ = _section_types()
     top = _coerce_fields(RunConfig, {k: v for k, v in raw.items() if k not in SECTIONS}, "")
+    # Declared languages first: the languages and data below may name them.
+    top["languages_file"] = [str(Path(p).expanduser().resolve()) for p in top.get("languages_file") or []]
+    register_files(top["languages_file"])
     sections = {
         name: _coerce_fields(types_.get(name, EvalConfig), raw.get(name) or {}, f"{name}.") for name in SECTIONS
     }
@@ -282,6 +300,10 @@ def validate(config: RunConfig) -> None:
     config.controls = parse_langs(config.controls, allow_english=True) if config.controls else []
     if config.workers < 1:
         raise UserError(f"workers = {config.workers} must be at least 1")
+    if config.eval.chat_template not in (True, False, "auto"):
+        raise unknown("value for 'eval.chat_template'", str(config.eval.chat_template), ("true", "false", "auto"))
+    if config.train.format not in ("alpaca", "chat", "auto"):
+        raise unknown("value for 'train.format'", str(config.train.format), ("alpaca", "chat", "auto"))
     if config.regulation not in ("probe", "paper", "none"):
         raise unknown("regulation source", config.regulation, ("probe", "paper", "none"))
     if config.probe.layer is not None:  # n is one setting: a run decides at the block it trains at
@@ -297,6 +319,8 @@ def validate(config: RunConfig) -> None:
     train = config.train
     if train.objective in ("sft", "pivot"):
         train = dataclasses.replace(train, objective="pivot")
+    if train.format == "auto":  # resolved per model before any work (pipeline.resolve_formats)
+        train = dataclasses.replace(train, format="alpaca")
     from trainer.config import SettingsError
 
     try:  # the trainer never imports prom_bench: its checks raise SettingsError (any other error is a bug)

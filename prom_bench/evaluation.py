@@ -56,12 +56,14 @@ class TaskResult:
     max_gen_toks: int | None = None  # the generation budget the task ran with
 
 
-def task_manager(data_dir: Path | None = None, include_path: Path | None = None):
-    """An lm-eval ``TaskManager`` over ``tasks/`` only, with ``data_dir`` as task metadata when given."""
+def task_manager(data_dir: Path | None = None, include_path: Path | None = None, extra_paths: list | None = None):
+    """An lm-eval ``TaskManager`` over ``tasks/`` only (plus a declared language's own task folders), with
+    ``data_dir`` as task metadata when given."""
     from lm_eval.tasks import TaskManager
 
     metadata = {"data_dir": str(Path(data_dir).expanduser().resolve())} if data_dir is not None else {}
-    return TaskManager(include_path=str(include_path or tasks_dir()), include_defaults=False, metadata=metadata)
+    paths = [str(include_path or tasks_dir()), *(str(p) for p in extra_paths or [])]
+    return TaskManager(include_path=paths if len(paths) > 1 else paths[0], include_defaults=False, metadata=metadata)
 
 
 def resolve_data_dir(spec: str | None) -> Path | None:
@@ -114,6 +116,8 @@ def evaluate(
     tokenizer: Any = None,
     lm_eval_output: Path | None = None,
     engine: Any = None,
+    chat_template: bool = False,
+    include_paths: list | None = None,
 ) -> list[TaskResult]:
     """Run ``tasks`` on one model, loaded once.
 
@@ -133,6 +137,8 @@ def evaluate(
         lm_eval_output: also write lm-eval's own ``results_<date>.json`` and ``samples_<task>_<date>.jsonl``
             here (the layout of ``lm_eval --output_path DIR --log_samples``).
         engine: where generations come from (``prom_bench.engines``); None: lm-eval's HF model, loaded here.
+        chat_template: wrap each prompt in the model's chat template (lm-eval ``apply_chat_template``).
+        include_paths: further task folders (a declared language's own task YAMLs).
 
     Returns:
         One ``TaskResult`` per task, in the order given.
@@ -148,7 +154,7 @@ def evaluate(
     if batch_size < 1:
         raise UserError(f"batch size {batch_size} must be at least 1")
     _quiet_lm_eval()
-    manager = task_manager(data_dir)
+    manager = task_manager(data_dir, extra_paths=include_paths)
     for name in tasks:
         if name not in manager.all_subtasks:
             raise unknown("task", name, manager.all_subtasks)
@@ -160,6 +166,10 @@ def evaluate(
 
         engine = HFEngine(batch_size=batch_size, tokenizer=tokenizer)
     lm, backend = engine.lm(model_path, adapter)
+    if chat_template and not getattr(getattr(lm, "tokenizer", None), "chat_template", None):
+        raise UserError(
+            "eval.chat_template is true but the model's tokenizer has no chat template; set eval.chat_template=false"
+        )
     results, outputs = [], []
     for index, name in enumerate(tasks):
         scale = None if max_gen_toks or budget == "task" else token_inflation(_tokenizer_of(lm), _lang_of(name))
@@ -172,6 +182,7 @@ def evaluate(
             max_gen_toks=max_gen_toks,
             keep=outputs,
             budget_scale=scale,
+            chat_template=chat_template,
         )
         result.backend = dict(backend)
         results.append(result)
@@ -233,6 +244,7 @@ def _run_task(
     max_gen_toks: int | None,
     keep: list | None = None,
     budget_scale: float | None = None,
+    chat_template: bool = False,
 ) -> TaskResult:
     # lm-eval's ``evaluator.evaluate`` on tasks prepared as ``simple_evaluate`` prepares them (zero-shot,
     # generation override, fixed seeds). ``simple_evaluate`` itself would also collect the environment
@@ -268,7 +280,13 @@ def _run_task(
     np.random.seed(1234)
     torch.manual_seed(1234)
     output = lm_eval_evaluate(
-        lm=lm, task_dict=loaded, limit=limit, log_samples=True, bootstrap_iters=0, verbosity="WARNING"
+        lm=lm,
+        task_dict=loaded,
+        limit=limit,
+        log_samples=True,
+        bootstrap_iters=0,
+        verbosity="WARNING",
+        apply_chat_template=chat_template,
     )
     if keep is not None:
         keep.append(output)
@@ -301,9 +319,20 @@ def _run_task(
 BACKEND = "hf"  # lm-eval's HuggingFace model; another backend (e.g. vLLM) is another setting of the identity
 
 
-def eval_settings(*, limit: int | None, max_gen_toks: int | None, backend: str = BACKEND) -> dict[str, Any]:
-    """The evaluation settings of a run that can change its scores (the same for every task of the run)."""
-    return {"eval.limit": limit, "eval.max_gen_toks": max_gen_toks, "eval.backend": backend}
+def eval_settings(
+    *, limit: int | None, max_gen_toks: int | None, backend: str = BACKEND, chat_template: bool = False
+) -> dict[str, Any]:
+    """The evaluation settings of a run that can change its scores (the same for every task of the run).
+
+    ``eval.format`` is the evaluation half of the prompt-format pair (``chat``: the prompts went through the
+    model's chat template; ``plain``: the task's own prompt); the training half is the train setting ``format``.
+    """
+    return {
+        "eval.limit": limit,
+        "eval.max_gen_toks": max_gen_toks,
+        "eval.backend": backend,
+        "eval.format": "chat" if chat_template else "plain",
+    }
 
 
 def task_settings(result: TaskResult) -> dict[str, Any]:
@@ -384,6 +413,15 @@ def _dataset_of(config: dict[str, Any], data_dir: Path | None) -> dict[str, Any]
         "revision": kwargs.get("data_revision"),
         **base,
     }
+
+
+def local_data_file(data_dir: Path, task: str) -> Path | None:
+    """Where ``task``'s data sits under a local ``data_dir`` (upstream layout); None outside the registry."""
+    family = next((f for f in BENCHMARKS if task.startswith(f"prom_{f}_")), None)
+    if family is None:
+        return None
+    lang = task[len(f"prom_{family}_") :]
+    return _task_loaders().local_file(Path(data_dir).expanduser().resolve(), family, lang, "test")
 
 
 def _task_module(name: str):

@@ -71,7 +71,9 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     check_writable(Path(config.results), "results folder")
     _quiet()
     check_run(config)  # every setting this model cannot run fails here, before any unit
+    check(config)  # every unit's data and evaluation files exist, before any work
     model = resolve(config.model)
+    config = resolve_formats(config, model)
     root = Path(config.out).resolve() / model.slug  # absolute: records point at their adapters
     seeds = list(config.seeds) or [None]
     # An untrained model has no seed to vary (greedy decoding, fixed evaluation seeds): one unit, seed None.
@@ -83,7 +85,7 @@ def run(config: RunConfig, *, force: bool = False, console: Console | None = Non
     ]
     # the English control: the base model only (one model, no seed), unless the study already has it
     units += [Unit(methods.get("base"), lang) for lang in config.controls if ("base", lang) not in _names(units)]
-    decisions = _regulation(config, model, units)
+    decisions = _regulation(config, model, units, console)
     started = time.perf_counter()
 
     with _progress(console) as progress:
@@ -155,7 +157,7 @@ def _run_parallel(
     threads = max(1, (os.cpu_count() or 1) // config.workers)
     deferred: list[_Pending] = []
     pool = ProcessPoolExecutor(
-        config.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads, os.getpid())
+        config.workers, mp_context=ctx, initializer=_worker_init, initargs=(threads, os.getpid(), config.languages_file)
     )
     try:
         events = manager.Queue()
@@ -190,13 +192,14 @@ def _run_parallel(
     return deferred
 
 
-def _worker_init(threads: int, parent_pid: int) -> None:
+def _worker_init(threads: int, parent_pid: int, languages_files: list[str]) -> None:
     from prom_bench.processes import die_with_parent
 
     die_with_parent(parent_pid)
     import torch
 
     torch.set_num_threads(threads)
+    languages.register_files(languages_files)  # a spawned worker starts from the built-in table
     _quiet()
 
 
@@ -274,6 +277,8 @@ def _run_unit(
             "eval": config.eval.identity(),
             "seed": config.seed,
             "model_name": config.model_name,  # a new name rewrites the records (the work itself is reused)
+            **_declared(unit.lang),
+            **({"extra_cells": True} if config.extra_cells else {}),
         }
     )
     marker = (
@@ -440,7 +445,12 @@ def _record_settings(
 
             settings["data.sha256"] = file_hash(mixture_dir / "train.jsonl")[:16]
     settings.update(
-        eval_settings(limit=config.eval.limit, max_gen_toks=config.eval.max_gen_toks, backend=config.eval.backend)
+        eval_settings(
+            limit=config.eval.limit,
+            max_gen_toks=config.eval.max_gen_toks,
+            backend=config.eval.backend,
+            chat_template=bool(config.eval.chat_template),
+        )
     )
     return settings
 
@@ -448,7 +458,9 @@ def _record_settings(
 def _build_data(config: RunConfig, root: Path, unit: Unit, train: dict, force: bool, report: _Reporter) -> Path:
     from prom_bench.data import build_mixture, write_mixture
 
-    data_id = fingerprint({"lang": unit.lang, "parts": train["parts"], "data": config.data, "seed": config.seed})
+    data_id = fingerprint(
+        {"lang": unit.lang, "parts": train["parts"], "data": config.data, "seed": config.seed, **_declared(unit.lang)}
+    )
     out = root / "data" / data_id
     with _locked(out):
         if force or not (out / "train.jsonl").is_file():
@@ -498,13 +510,20 @@ def _evaluate(
     report: _Reporter,
     engine: Any = None,
 ) -> list[Any]:
-    from prom_bench.evaluation import TaskResult, evaluate, resolve_data_dir
+    from prom_bench.evaluation import TaskResult, evaluate
 
-    tasks = [t for t in languages.get(unit.lang).tasks]
-    data_dir = resolve_data_dir(config.eval.data_dir)
+    tasks = list(languages.cells(unit.lang, config.extra_cells))
+    data_dir = _eval_data_dir(config.eval.data_dir, unit.lang)
     # "samples": 2 = samples carry prompt and gold answers; caches written before that are not reused
     eval_id = fingerprint(
-        {"model": model.path, "adapter": str(adapter), "tasks": tasks, "eval": config.eval.identity(), "samples": 2}
+        {
+            "model": model.path,
+            "adapter": str(adapter),
+            "tasks": tasks,
+            "eval": config.eval.identity(),
+            "samples": 2,
+            **({"data_dir": str(data_dir)} if _declared(unit.lang) else {}),
+        }
     )
     cached = root / "eval" / f"{eval_id}.json"
     with _locked(cached):
@@ -522,6 +541,8 @@ def _evaluate(
             batch_size=config.eval.batch_size,
             max_gen_toks=config.eval.max_gen_toks,
             budget=config.eval.budget,
+            chat_template=config.eval.chat_template,
+            include_paths=[languages.get(unit.lang).include_path] if languages.get(unit.lang).include_path else None,
             progress=report.eval,
             engine=engine,
         )
@@ -561,14 +582,108 @@ def _eval_cache_problem(data: Any, tasks: list[str]) -> str | None:
     return None
 
 
+def _eval_data_dir(spec: str | None, lang: str) -> Path | None:
+    """The evaluation data of ``lang``'s unit: ``demo`` is the language's declared folder where it has one."""
+    from prom_bench.evaluation import resolve_data_dir
+
+    declared = languages.get(lang).data.eval
+    if spec in (None, "demo") and declared:
+        return Path(declared)
+    return resolve_data_dir(spec)
+
+
+def _declared(lang: str) -> dict[str, Any]:
+    """A declared language's own data, part of every identity it enters (empty for the built-in table)."""
+    declared = languages.get(lang).data.declared()
+    return {"language_data": declared} if declared else {}
+
+
+def check(config: RunConfig) -> None:
+    """What ``run`` checks before any work (``run --dry-run`` too): every unit's data and evaluation files."""
+    _preflight(config, [Unit(methods.get(m), lang) for m in config.methods for lang in config.langs])
+
+
+def _preflight(config: RunConfig, units: list[Unit]) -> None:
+    """Raise the one-line error of the first unit whose training or evaluation data is missing.
+
+    Checked: the sources of each part of each training unit's mixture (``resolve_sources``) and the local file
+    of each task's data. The content is read when the unit runs (a bad record names its file and line then).
+    """
+    from prom_bench.data.build import resolve_sources
+    from prom_bench.evaluation import local_data_file
+
+    for unit in units:
+        if unit.method.trains:
+            data_method = unit.method.name if unit.method.mixture else None
+            if data_method:
+                resolve_sources(unit.lang, data_method, config.data)
+        data_dir = _eval_data_dir(config.eval.data_dir, unit.lang)
+        if data_dir is None:
+            continue
+        language = languages.get(unit.lang)
+        for task in languages.cells(unit.lang, config.extra_cells):
+            path = local_data_file(data_dir, task)
+            if path is not None and not path.is_file():
+                where = "the demo data" if config.eval.data_dir == "demo" and not language.data.eval else str(data_dir)
+                raise UserError(
+                    f"no evaluation data for {task} in {where} (expected {path}); declare data.eval: FOLDER (the "
+                    "upstream layout, e.g. indicqa/indicqa.<code>.json) in the language's languages file, or "
+                    "--set eval.data_dir=FOLDER|hub"
+                )
+
+
+def resolve_formats(config: RunConfig, model: ModelRef) -> RunConfig:
+    """The config with ``auto`` prompt formats resolved for ``model``, checked before any work.
+
+    ``auto`` (``train.format``, ``eval.chat_template``) is the chat template where the model has one (an
+    instruct model) and the plain prompts where it has none (a base model, the tiny test model). Records,
+    identities and the saved config see the resolved pair only.
+    """
+    train_format, chat = config.train.format, config.eval.chat_template
+    if train_format not in ("chat", "auto") and chat not in (True, "auto"):
+        return config
+    from transformers import AutoTokenizer
+
+    has_template = bool(getattr(AutoTokenizer.from_pretrained(model.path), "chat_template", None))
+    uses = [
+        name for name, on in (("train.format=chat", train_format == "chat"), ("eval.chat_template", chat is True)) if on
+    ]
+    if uses and not has_template:
+        verb = "needs" if len(uses) == 1 else "need"
+        raise UserError(
+            f"{' and '.join(uses)} {verb} the model's chat template, and {model.display}'s tokenizer has none; "
+            "use train.format=alpaca and eval.chat_template=false (or auto)"
+        )
+    resolved = dataclasses.replace(
+        config,
+        train=dataclasses.replace(
+            config.train, format=("chat" if has_template else "alpaca") if train_format == "auto" else train_format
+        ),
+        eval=dataclasses.replace(config.eval, chat_template=has_template if chat == "auto" else chat),
+    )
+    return resolved
+
+
 # --- regulation -------------------------------------------------------------------------------------------
 
 
-def _regulation(config: RunConfig, model: ModelRef, units: list[Unit]) -> dict[str, dict]:
+def _regulation(config: RunConfig, model: ModelRef, units: list[Unit], console: Console) -> dict[str, dict]:
     """Per language: does the model pivot through English? Only asked when a regulated method runs."""
     langs = sorted({u.lang for u in units if u.method.regulated})
     if not langs:
         return {}
+    undecidable = {}
+    if config.regulation == "probe":
+        from prom_bench.probe.cloze_source import no_cloze_decision
+
+        for lang in langs:
+            decision = no_cloze_decision(lang, config.probe)
+            if decision is not None:
+                console.print(f"[yellow]{decision['reason']}[/]", highlight=False)
+                undecidable[lang] = decision
+        langs = [lang for lang in langs if lang not in undecidable]
+        if not langs:
+            return undecidable
     if config.regulation == "none":
         return {lang: {"source": "none", "pivots": True} for lang in langs}
     if config.regulation == "paper":
@@ -581,7 +696,7 @@ def _regulation(config: RunConfig, model: ModelRef, units: list[Unit]) -> dict[s
     # Decided at the block the units train at (train.pivot_layer, the trainer's resolver), so a sweep over n
     # decides at each n. A Decision's fields are plain JSON values, its evidence included: recorded as they are.
     decisions = regulation(model, langs, config.probe, config.train.pivot_layer)
-    return {lang: {"source": "probe", **dataclasses.asdict(d)} for lang, d in decisions.items()}
+    return undecidable | {lang: {"source": "probe", **dataclasses.asdict(d)} for lang, d in decisions.items()}
 
 
 # --- plumbing ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ SCHEDULERS = ("cosine", "linear")
 PRECISIONS = ("fp32", "bf16")
 TRUNCATIONS = ("right", "drop")
 TRACKERS = ("none", "tensorboard", "wandb")
+FORMATS = ("alpaca", "chat")  # prompt formats of trainer.formatting
 
 
 class TrainingDiverged(ValueError):
@@ -67,6 +68,14 @@ class TrainConfig:
     )
     early_exit: bool = field(
         default=False, metadata={"help": "role-homogeneous micro-batches; English ones stop at block n (pivot only)"}
+    )
+    format: str = field(
+        default="alpaca",
+        metadata={
+            "help": "prompt format of the training examples: alpaca (the paper's template) or chat (the "
+            "model's own chat template, for instruct models; pair with eval.chat_template=true); prom-bench run "
+            "also takes auto (chat where the model has a chat template)"
+        },
     )
     lora: bool = field(default=True, metadata={"help": "train LoRA adapters (peft) instead of all weights"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
@@ -140,6 +149,7 @@ class TrainConfig:
         _choice("precision", self.precision, PRECISIONS)
         _choice("truncation", self.truncation, TRUNCATIONS)
         _choice("logging", self.logging, TRACKERS)
+        _choice("format", self.format, FORMATS)
         if not 0.0 <= self.label_smoothing < 1.0:
             raise SettingsError(f"label_smoothing (alpha) {self.label_smoothing} is outside [0, 1)")
         for name in ("pivot_layer", "label_smoothing", "pivot_weight", "lr", "weight_decay", "warmup_ratio", "epochs"):

@@ -1,8 +1,12 @@
-"""Alpaca prompt formatting, prompt masking and per-token roles.
+"""Prompt formatting (Alpaca, or the model's chat template), prompt masking and per-token roles.
 
 The paper follows Alpaca (and x-LLM uses the Alpaca template for every language): the prompt is masked out of
-the loss, the response is supervised and EOS is appended so the model learns to stop. Each example carries
-one role, ``english`` (s_e) or ``target`` (s_t and s_e->t), which every supervised token of it inherits.
+the loss, the response is supervised and EOS is appended so the model learns to stop. Instruct models are
+adapted in their own chat template instead (``format="chat"``): the instruction (and input) is the user turn,
+the output the assistant turn, and the supervised part is the assistant's content up to and including the
+template's end-of-turn token (ChatML's ``<|im_end|>``, SmolLM2's EOS), so the model learns to stop exactly as
+it does in chat. Each example carries one role, ``english`` (s_e) or ``target`` (s_t and s_e->t), which every
+supervised token of it inherits.
 
 Prompt and response are tokenised separately and concatenated, so the mask boundary is exact whatever the
 tokenizer does at the seam.
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from trainer.config import SettingsError
+from trainer.config import FORMATS, SettingsError
 
 PROMPT_WITH_INPUT = (
     "Below is an instruction that describes a task, paired with an input that provides further context. "
@@ -53,6 +57,37 @@ def prompt_text(example: dict) -> str:
     return PROMPT_NO_INPUT.format(instruction=example["instruction"])
 
 
+def chat_messages(example: dict) -> list[dict[str, str]]:
+    """The user turn of an example: the instruction, then its input (if any) after a blank line."""
+    user = example["instruction"] + (f"\n\n{example['input']}" if example.get("input") else "")
+    return [{"role": "user", "content": user}]
+
+
+def _chat_parts(example: dict, tokenizer) -> tuple[list[int], list[int]]:
+    """``(prompt ids, supervised response ids)`` of an example under the tokenizer's chat template."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise SettingsError("format 'chat' needs a tokenizer with a chat template; this one has none (use 'alpaca')")
+    messages = chat_messages(example)
+    prompt_text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    full_text = tokenizer.apply_chat_template(
+        [*messages, {"role": "assistant", "content": example["output"]}], tokenize=False
+    )
+    if not full_text.startswith(prompt_text):
+        raise SettingsError(
+            "the chat template does not render the prompt (with add_generation_prompt) as the start of the whole "
+            "conversation, so the prompt cannot be masked; use format 'alpaca' with this model"
+        )
+    # The template's text holds its own special tokens (BOS, turn markers): none are added on top.
+    prompt = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+    response = tokenizer(full_text[len(prompt_text) :], add_special_tokens=False)["input_ids"]
+    eos = tokenizer.eos_token_id
+    if eos in response:  # supervise through the end of turn; what follows it (a newline) belongs to no answer
+        response = response[: response.index(eos) + 1]
+    else:
+        response = [*response, eos]
+    return prompt, response
+
+
 def translation_example(source: str, translation: str, language: str, **fields) -> dict:
     """An English->target translation sample (s_e->t) as an instruction, role ``target``."""
     return {
@@ -65,7 +100,7 @@ def translation_example(source: str, translation: str, language: str, **fields) 
     }
 
 
-def encode(example: dict, tokenizer, max_length: int, truncation: str = "right") -> Encoded | None:
+def encode(example: dict, tokenizer, max_length: int, truncation: str = "right", fmt: str = "alpaca") -> Encoded | None:
     """Tokenise one example; ``None`` when truncation leaves no supervised token (or ``drop`` meets a long one).
 
     Args:
@@ -73,14 +108,20 @@ def encode(example: dict, tokenizer, max_length: int, truncation: str = "right")
         tokenizer: a Hugging Face tokenizer with an EOS token.
         max_length: cap on prompt + response + EOS tokens.
         truncation: ``right`` cuts the sequence at ``max_length``; ``drop`` skips examples longer than it.
+        fmt: ``alpaca`` (the paper's template) or ``chat`` (the tokenizer's chat template).
     """
     role = example.get("role")
     if role not in ROLES:
         raise SettingsError(f"example {example.get('id', '?')!r} has role {role!r}; valid: {', '.join(ROLES)}")
     if tokenizer.eos_token_id is None:
         raise SettingsError("the tokenizer has no EOS token; the response must end with one")
-    prompt = tokenizer(prompt_text(example), add_special_tokens=True)["input_ids"]
-    response = tokenizer(example["output"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    if fmt == "chat":
+        prompt, response = _chat_parts(example, tokenizer)
+    elif fmt == "alpaca":
+        prompt = tokenizer(prompt_text(example), add_special_tokens=True)["input_ids"]
+        response = tokenizer(example["output"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    else:
+        raise SettingsError(f"unknown format '{fmt}'; valid: {', '.join(FORMATS)}")
     input_ids = prompt + response
     labels = [IGNORE] * len(prompt) + response
     if len(input_ids) > max_length:

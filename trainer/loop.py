@@ -91,7 +91,9 @@ def train(cfg: TrainConfig, model_path: str, examples: list[dict], output_dir: P
     pivot_layer = validate_for_model(cfg, causal_lm)
     # lambda = 0: English examples contribute nothing, so they are not even tokenised.
     kept = [ex for ex in examples if cfg.uses_pivot or cfg.objective == "sft" or ex.get("role") != "english"]
-    encoded = [e for e in (encode(ex, tokenizer, cfg.max_length, cfg.truncation) for ex in kept) if e is not None]
+    encoded = [
+        e for e in (encode(ex, tokenizer, cfg.max_length, cfg.truncation, cfg.format) for ex in kept) if e is not None
+    ]
     plan = BatchPlan(
         encoded,
         per_device_batch_size=cfg.per_device_batch_size,

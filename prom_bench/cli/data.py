@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from prom_bench.cli.app import data_app
+from prom_bench.cli.app import LANGUAGES_FILE_HELP, data_app, use_languages
 from prom_bench.data.backends import TRANSLATE_OPTIONS
 from prom_bench.data.build import DataSources
 from prom_bench.errors import UserError
@@ -20,6 +20,7 @@ from prom_bench.errors import UserError
 _HELP = {f.name: f.metadata["help"] for f in dataclasses.fields(DataSources)}
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 OVERWRITE_HELP = "Replace an existing --out (without it an existing file or non-empty folder is never touched)."
+_LANGUAGES_FILE = typer.Option(None, "--languages-file", help=LANGUAGES_FILE_HELP, show_default=False)
 
 
 @data_app.command("build")
@@ -62,6 +63,14 @@ def build_command(
         show_default=False,
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    column: Optional[list[str]] = typer.Option(
+        None,
+        "--column",
+        help="FIELD=COLUMN for a datasets:<id or folder> source (instruction, input, output, id, messages, "
+        "conversations), repeatable; e.g. --column instruction=question --column output=answer.",
+        show_default=False,
+    ),
+    languages_file: Optional[list[Path]] = _LANGUAGES_FILE,
 ) -> None:
     """Build the training mixture a method uses (s_e, s_t, s_e2t with role tags), with its dataset card."""
     from prom_bench.data.build import build_mixture, write_mixture_files
@@ -70,6 +79,7 @@ def build_command(
 
     check_destination(out, kind="dir", overwrite=overwrite)
 
+    use_languages(languages_file)
     sources = DataSources.preset(preset)
     overrides = {
         "instructions": instructions,
@@ -94,6 +104,11 @@ def build_command(
             except ValueError:
                 raise UserError(f"--translate-option '{item}': batch_size must be a whole number >= 1") from None
         sources.translate_options[key] = value
+    for item in column or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise UserError(f"--column '{item}': expected FIELD=COLUMN, e.g. instruction=question")
+        sources.columns[key] = value
     if data_dir is not None and parallel is None:
         sources.parallel = "auto"
     sources.validate()
@@ -164,6 +179,7 @@ def translate_command(
         None, "--batch-size", min=1, help="Segments per request / model batch.", show_default=False
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    languages_file: Optional[list[Path]] = _LANGUAGES_FILE,
 ) -> None:
     """Translate Alpaca-style records into a language; cached by content, so a rerun pays only for what is missing."""
     from prom_bench.data.backends import make_backend
@@ -175,6 +191,7 @@ def translate_command(
 
     check_destination(out, kind="file", overwrite=overwrite)
 
+    use_languages(languages_file)
     code = get(lang).code
     if code == "en":
         raise UserError("--lang en: English is the source; give the language to translate into")
@@ -229,6 +246,7 @@ def validate_command(
         help="Check every NTREX-128/FLORES-200 pair found there for --lang (or all nine).",
         show_default=False,
     ),
+    languages_file: Optional[list[Path]] = _LANGUAGES_FILE,
 ) -> None:
     """Check input files (encoding, syntax, schema, empty fields, duplicate ids, alignment, script); exit 2 on the
     first problem."""
@@ -236,6 +254,7 @@ def validate_command(
     from prom_bench.data.sources import local_parallel_files
     from prom_bench.languages import PAPER_LANGS
 
+    use_languages(languages_file)
     reports = []
     for path in files or []:
         code = lang or _guess_lang(path)
@@ -278,11 +297,13 @@ def sources_command(
     lang: Optional[str] = typer.Option(
         None, "--lang", help="Say which sources cover this language (default: all nine).", show_default=False
     ),
+    languages_file: Optional[list[Path]] = _LANGUAGES_FILE,
 ) -> None:
     """List the data sources, where each comes from, its license, and which languages it covers."""
     from prom_bench.data.sources import HUB, NTREX_COMMIT, WMT23_FROM_ENGLISH
     from prom_bench.languages import get, parse_langs
 
+    use_languages(languages_file)
     codes = parse_langs(lang or "all")
     names = ", ".join(get(c).name for c in codes)
     table = Table(title=f"data sources for {names}")

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from prom_bench.cli.app import app
+from prom_bench.cli.app import LANGUAGES_FILE_HELP, app, use_languages
 from prom_bench.errors import UserError
 from prom_bench.interference import InterferenceConfig
 from prom_bench.probe.config import ProbeConfig
@@ -86,6 +86,8 @@ def probe_command(
         int, typer.Option("--batch-size", help=_help(ProbeConfig, "batch_size"))
     ] = ProbeConfig.batch_size,
     seed: Annotated[int, typer.Option(help=_help(ProbeConfig, "seed"))] = ProbeConfig.seed,
+    translate: Annotated[str, typer.Option(help=_help(ProbeConfig, "translate"))] = ProbeConfig.translate,
+    languages_file: Annotated[Optional[list[Path]], typer.Option("--languages-file", help=LANGUAGES_FILE_HELP)] = None,
     log_scale: Annotated[
         bool, typer.Option("--log-scale", help="plot probabilities on a log axis (small models sit near 0)")
     ] = False,
@@ -104,6 +106,7 @@ def probe_command(
     from prom_bench.probe.plots import save_outputs
 
     _quiet()
+    use_languages(languages_file)
     codes = parse_langs(langs)
     cfg = ProbeConfig(
         shots=shots,
@@ -114,6 +117,7 @@ def probe_command(
         data=data,
         batch_size=batch_size,
         seed=seed,
+        translate=translate,
     )
     cfg.validate()
     console = Console(stderr=True)

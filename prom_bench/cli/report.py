@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from prom_bench.cli.app import app
+from prom_bench.cli.app import LANGUAGES_FILE_HELP, app, use_languages
 from prom_bench.errors import UserError
 
 DEFAULT_RESAMPLES = 1000  # = prom_bench.report.bootstrap.DEFAULT_RESAMPLES; not imported so the CLI starts fast
@@ -74,6 +74,9 @@ def table_command(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
     include_limited: bool = typer.Option(False, "--include-limited", help=INCLUDE_LIMITED_HELP),
+    languages_file: Optional[list[Path]] = typer.Option(
+        None, "--languages-file", help=LANGUAGES_FILE_HELP, show_default=False
+    ),
 ) -> None:
     """Render the paper's tables from result records, e.g. `prom-bench table leaderboards/paper --compare paper
     --table 3 --format csv`."""
@@ -82,6 +85,7 @@ def table_command(
     from prom_bench.report.cells import parse_measure
     from prom_bench.report.tables import parse_table
 
+    use_languages(languages_file)
     parse_table(table)
     parse_measure(metric)
     if fmt not in FORMATS:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prom_bench import config as cfg
-from prom_bench.cli.app import app
+from prom_bench.cli.app import LANGUAGES_FILE_HELP, app
 from prom_bench.errors import UserError
 
 PRESET = typer.Option(
@@ -22,6 +22,7 @@ PRESET = typer.Option(
     ),
 )
 CONFIG = typer.Option("--config", "-c", help="YAML file of settings layered over the preset (see 'prom-bench config')")
+LANGUAGES_FILE = typer.Option("--languages-file", help=LANGUAGES_FILE_HELP)
 SET = typer.Option(
     "--set", "-s", help="override one setting, KEY=VALUE, repeatable (e.g. --set train.lr=2e-5 --set eval.limit=20)"
 )
@@ -34,7 +35,11 @@ def run_command(
         typer.Option(help="comma list of methods: base, t, t+e, prom, prom-noreg (or the paper's names), or 'all'"),
     ] = None,
     langs: Annotated[
-        Optional[str], typer.Option(help="comma list of target languages (ar, bn, el, ml, mr, sw, ta, te, th) or 'all'")
+        Optional[str],
+        typer.Option(
+            help="comma list of target languages (ar, bn, el, ml, mr, sw, ta, te, th, hi, or one declared in "
+            "--languages-file) or 'all' (the paper's nine)"
+        ),
     ] = None,
     model: Annotated[
         Optional[str], typer.Option(help="'default' (SmolLM2-135M-Instruct), 'tiny', a local model folder or a hub id")
@@ -42,6 +47,7 @@ def run_command(
     preset: Annotated[str, PRESET] = "demo",
     config_file: Annotated[Optional[Path], CONFIG] = None,
     overrides: Annotated[Optional[list[str]], SET] = None,
+    languages_file: Annotated[Optional[list[Path]], LANGUAGES_FILE] = None,
     out: Annotated[
         Optional[str], typer.Option(help="folder for run artifacts (mixtures, adapters, evaluation logs)")
     ] = None,
@@ -68,14 +74,22 @@ def run_command(
         bool, typer.Option("--force", help="redo every unit, even those already done with the same config")
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="print the resolved config and the units, run nothing")
+        bool, typer.Option("--dry-run", help="check the data, print the resolved config and the units, run nothing")
     ] = False,
 ) -> None:
     """Run the study: for each language x method, build data, train, evaluate through lm-eval, record; then print the
     tables."""
     if force and dry_run:
         raise UserError("--force and --dry-run contradict each other; give one")
-    flags = {"methods": methods, "langs": langs, "model": model, "out": out, "results": results, "seeds": seeds}
+    flags = {
+        "methods": methods,
+        "langs": langs,
+        "model": model,
+        "out": out,
+        "results": results,
+        "seeds": seeds,
+        "languages_file": [str(f) for f in languages_file] if languages_file else None,
+    }
     overrides = list(overrides or [])
     if limit is not None:
         if any(o.startswith("eval.limit=") for o in overrides):
@@ -89,10 +103,12 @@ def run_command(
     from prom_bench.preflight import check_run
 
     check_run(config)  # the model-aware checks, --dry-run included
+    from prom_bench import pipeline
+
     if dry_run:
+        pipeline.check(config)
         _print_plan(Console(), config)
         return
-    from prom_bench import pipeline
 
     records = pipeline.run(config, force=force, console=Console(stderr=True))
     tables = ("1", "2", "3", "control") if config.controls else ("1", "2", "3")

@@ -34,6 +34,7 @@ from prom_bench.data.sources import (
 from prom_bench.errors import UserError, unknown
 from prom_bench.fileio import stage
 from prom_bench.languages import get
+from prom_bench.paths import demo_data_dir
 
 TRANSLATION_INSTRUCTION = "Translate the following sentences from English to {language}."
 
@@ -94,6 +95,14 @@ class DataSources:
         default=None,
         metadata={
             "help": "hub revision for hub sources (default: the commit recorded on first use, see the dataset card)"
+        },
+    )
+    columns: dict = field(
+        default_factory=dict,
+        metadata={
+            "help": "for a datasets source (datasets:<hub id or folder>[@split]): its columns for instruction, "
+            "input, output (e.g. {instruction: question, output: answer}); a column 'messages' or "
+            "'conversations' is read as chat records"
         },
     )
     translate_options: dict = field(
@@ -224,6 +233,73 @@ def _translation_examples(loaded_sets: list[Loaded], lang: str) -> list[dict]:
     return examples
 
 
+def _declared_hint(language) -> str:
+    where = f" ({language.origin})" if language.origin != "built-in" else ""
+    return f"in its languages file{where} (--languages-file FILE, see tasks/CONTRIBUTING.md)"
+
+
+def resolve_sources(lang: str, method_name: str, sources: DataSources) -> dict[str, str]:
+    """The source each part of ``method_name``'s mixture for ``lang`` reads, checked before any work.
+
+    ``demo`` stands for the project's demo data, or, for a language that declares its own (``data`` in its
+    languages file), that data: so a declared language runs with the demo preset as it is. A part with no
+    data raises one line naming what is missing and how to provide it.
+    """
+    language = get(lang)
+    if lang == "en":
+        raise UserError("language 'en' is the pivot, not a target; give a target language")
+    method = methods.get(method_name)
+    if not method.mixture:
+        raise UserError(
+            f"method '{method.name}' trains nothing, so it has no data mixture; methods with data: "
+            + ", ".join(m.name for m in methods.METHODS.values() if m.mixture)
+        )
+    declared = language.data
+    demo = demo_data_dir()
+    specs: dict[str, str] = {}
+    needs_english = methods.S_E in method.mixture or (
+        methods.S_T in method.mixture and sources.translations.startswith("translate:")
+    )
+    if needs_english:
+        specs[methods.S_E] = (
+            declared.instructions if sources.instructions == "demo" and declared.instructions else sources.instructions
+        )
+    if methods.S_T in method.mixture:
+        spec = sources.translations
+        if spec == "demo":
+            if declared.translations:
+                spec = declared.translations
+            elif not (demo / "instructions" / f"{lang}.jsonl").is_file():
+                raise UserError(
+                    f"method '{method.name}' needs {language.name} instructions (s_t) and the demo data has none for "
+                    f"'{lang}': declare data.translations: FILE {_declared_hint(language)}, or --set "
+                    "data.translations=FILE|bactrian-x|translate:<google|hf|file>"
+                )
+            elif sources.instructions != "demo" and not declared.instructions:
+                raise UserError(
+                    f"method '{method.name}' needs {language.name} instructions (s_t) for '{sources.instructions}': "
+                    "pass --translations FILE (or bactrian-x, or translate:<google|hf|file>); the demo translations "
+                    "only match the demo English instructions"
+                )
+        specs[methods.S_T] = spec
+    if methods.S_E2T in method.mixture:
+        names = []
+        for name in [n.strip() for n in sources.parallel.split(",") if n.strip()]:
+            if name == "demo":
+                if declared.parallel:
+                    name = "language"
+                elif not (demo / "parallel" / f"{lang}.txt").is_file():
+                    raise UserError(
+                        f"method '{method.name}' needs English-{language.name} parallel text (s_e2t) and the demo "
+                        f"data has none for '{lang}': declare data.parallel: {{english: FILE, target: FILE}} "
+                        f"{_declared_hint(language)}, or --set data.parallel=ntrex|flores-dev|flores-devtest "
+                        "(with data.data_dir for local files)"
+                    )
+            names.append(name)
+        specs[methods.S_E2T] = ",".join(names) if names else sources.parallel
+    return specs
+
+
 def build_mixture(
     lang: str, method_name: str, sources: DataSources | None = None, *, log: Callable[[str], None] | None = None
 ) -> Mixture:
@@ -240,43 +316,34 @@ def build_mixture(
     """
     sources = sources or DataSources.demo()
     language = get(lang)
-    if lang == "en":
-        raise UserError("language 'en' is the pivot, not a target; give one of the nine target languages")
+    specs = resolve_sources(lang, method_name, sources)
     method = methods.get(method_name)
-    if not method.mixture:
-        raise UserError(
-            f"method '{method.name}' trains nothing, so it has no data mixture; methods with data: "
-            + ", ".join(m.name for m in methods.METHODS.values() if m.mixture)
-        )
     log = log or (lambda line: None)
     english: Loaded | None = None
     examples: list[dict] = []
     parts: dict[str, dict] = {}
     for part in method.mixture:
-        if part == methods.S_E or (part == methods.S_T and sources.translations.startswith("translate:")):
-            if english is None:
-                english = load_english_instructions(sources.instructions, revision=sources.revision)
+        if methods.S_E in specs and (part == methods.S_E or part == methods.S_T) and english is None:
+            if part == methods.S_E or specs[methods.S_T].startswith("translate:"):
+                english = load_english_instructions(
+                    specs[methods.S_E], revision=sources.revision, columns=sources.columns
+                )
                 log(f"s_e   English instructions: {_describe(english.provenance)}")
         if part == methods.S_E:
             built, provs = _instruction_examples(english, part, "english", lang), [english.provenance]
         elif part == methods.S_T:
-            if sources.translations == "demo" and sources.instructions != "demo":
-                raise UserError(
-                    f"method '{method.name}' needs {language.name} instructions (s_t) for '{sources.instructions}': "
-                    "pass --translations FILE (or bactrian-x, or translate:<google|hf|file>); the demo translations "
-                    "only match the demo English instructions"
-                )
             target = load_target_instructions(
-                sources.translations,
+                specs[part],
                 lang,
                 english=english.records if english else None,
                 revision=sources.revision,
                 translate_options=sources.translate_options,
+                columns=sources.columns,
             )
             log(f"s_t   {language.name} instructions: {_describe(target.provenance)}")
             built, provs = _instruction_examples(target, part, "target", lang), [target.provenance]
         else:
-            spec = sources.parallel
+            spec = specs[part]
             if spec == "auto":
                 if not sources.data_dir:
                     raise UserError("--parallel auto needs --data-dir (it uses every parallel source found there)")

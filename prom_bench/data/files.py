@@ -106,15 +106,30 @@ def _jsonl_items(path: Path, text: str) -> list[tuple[int, object]]:
     return items
 
 
+CHAT_ROLES = {  # role names of TRL/OpenAI ``messages`` and ShareGPT ``conversations`` records
+    "system": "system",
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "gpt": "assistant",
+    "bot": "assistant",
+}
+
+
 def read_instructions(
     path: Path, *, lang: str | None = None, id_prefix: str | None = None
 ) -> tuple[list[dict], FileReport]:
-    """Alpaca-style records from a JSON array (Alpaca's own format) or JSON Lines file.
+    """Instruction records from a JSON array or JSON Lines file, in any of three record formats.
 
-    Each record needs ``instruction`` and ``output`` (non-empty strings) and may have ``input`` (string)
-    and ``id`` (string or integer); other fields (Alpaca's ``text``) are ignored. Records without an id
-    get ``<id_prefix or file stem>-<index>`` (0-based position), which is how translations line up with
-    the English records they came from.
+    - Alpaca: ``instruction`` and ``output`` (non-empty strings), optional ``input`` (string).
+    - TRL / OpenAI chat: ``messages``: ``[{"role": "user", "content": ...}, {"role": "assistant", ...}]``.
+    - ShareGPT: ``conversations``: ``[{"from": "human", "value": ...}, {"from": "gpt", "value": ...}]``.
+
+    Chat records must be single-turn (one user and one assistant message, optionally after one system
+    message, which is folded into the instruction); the user message becomes ``instruction`` with an empty
+    ``input``. Records may carry ``id`` (string or integer); other fields are ignored. Records without an id
+    get ``<id_prefix or file stem>-<index>`` (0-based position), which is how translations line up with the
+    English records they came from, whatever format each file is in.
 
     Args:
         path: ``.json`` (array) or ``.jsonl`` file.
@@ -134,55 +149,119 @@ def read_instructions(
         raise UserError(f"{path}: unknown instruction file type '{path.suffix}'; valid: .json (array), .jsonl")
     if not items:
         raise UserError(f"{path}: no records; expected Alpaca-style records with instruction, input, output")
-    prefix = id_prefix or path.stem
+    return instruction_records(
+        [(f"{path}:{line}", item) for line, item in items], path.stem, str(path), lang, id_prefix
+    )
+
+
+def instruction_records(
+    items: list[tuple[str, object]],
+    stem: str,
+    name: str,
+    lang: str | None = None,
+    id_prefix: str | None = None,
+) -> tuple[list[dict], FileReport]:
+    """Records from ``(where, item)`` pairs (``where`` = ``file:line`` or ``dataset[split]:row``), checked."""
+    prefix = id_prefix or stem
     records: list[dict] = []
-    seen: dict[str, int] = {}
-    for index, (line, item) in enumerate(items):
+    seen: dict[str, str] = {}
+    folded = 0
+    for index, (where, item) in enumerate(items):
         if not isinstance(item, dict):
             raise UserError(
-                f"{path}:{line}: expected an object with fields {', '.join(INSTRUCTION_FIELDS)}, got "
-                f"{type(item).__name__}"
+                f"{where}: expected an object with fields {', '.join(INSTRUCTION_FIELDS)} (or messages, or "
+                f"conversations), got {type(item).__name__}"
             )
         record = {"id": item.get("id", f"{prefix}-{index}")}
         if not isinstance(record["id"], (str, int)) or isinstance(record["id"], bool):
-            raise UserError(f"{path}:{line}: field 'id' must be a string or an integer")
+            raise UserError(f"{where}: field 'id' must be a string or an integer")
         record["id"] = str(record["id"])
-        for name in INSTRUCTION_FIELDS:
-            value = item.get(name, "" if name == "input" else None)
-            if value is None:
-                raise UserError(
-                    f"{path}:{line}: missing field '{name}'; expected fields: {', '.join(INSTRUCTION_FIELDS)} "
-                    "(input may be empty)"
-                )
-            if not isinstance(value, str):
-                raise UserError(f"{path}:{line}: field '{name}' must be a string, got {type(value).__name__}")
-            if name != "input" and not value.strip():
-                raise UserError(f"{path}:{line}: field '{name}' is empty")
-            record[name] = value
+        if "messages" in item or "conversations" in item:
+            fields, had_system = _chat_fields(item, where)
+            folded += had_system
+            record.update(fields)
+        else:
+            for field_name in INSTRUCTION_FIELDS:
+                value = item.get(field_name, "" if field_name == "input" else None)
+                if value is None:
+                    raise UserError(
+                        f"{where}: missing field '{field_name}'; expected fields: {', '.join(INSTRUCTION_FIELDS)} "
+                        "(input may be empty), or a 'messages' / 'conversations' list"
+                    )
+                if not isinstance(value, str):
+                    raise UserError(f"{where}: field '{field_name}' must be a string, got {type(value).__name__}")
+                if field_name != "input" and not value.strip():
+                    raise UserError(f"{where}: field '{field_name}' is empty")
+                record[field_name] = value
         if record["id"] in seen:
-            raise UserError(f"{path}:{line}: duplicate id '{record['id']}' (first on line {seen[record['id']]})")
-        seen[record["id"]] = line
+            raise UserError(
+                f"{where}: duplicate id '{record['id']}' (first on line {seen[record['id']].rsplit(':', 1)[-1]})"
+            )
+        seen[record["id"]] = where
         records.append(record)
-    report = FileReport(str(path), "instructions", len(records))
+    report = FileReport(name, "instructions", len(records))
+    if folded:
+        report.notes.append(f"{folded} system message(s) folded into the instruction")
     if lang is not None:
         # English files: the instruction alone (Alpaca outputs hold code and other languages by design).
         texts = [
-            (line, r["instruction"] if lang == "en" else " ".join(r[f] for f in INSTRUCTION_FIELDS))
-            for (line, _), r in zip(items, records)
+            (where, r["instruction"] if lang == "en" else " ".join(r[f] for f in INSTRUCTION_FIELDS))
+            for (where, _), r in zip(items, records)
         ]
-        report.off_script = _check_script(path, texts, lang)
+        report.off_script = _check_script_at(texts, lang)
     return records, report
+
+
+def _chat_fields(item: dict, where: str) -> tuple[dict, bool]:
+    """A single-turn chat record as ``{instruction, input, output}``; True when a system message was folded in."""
+    key = "messages" if "messages" in item else "conversations"
+    role_key, text_key = ("role", "content") if key == "messages" else ("from", "value")
+    turns = item[key]
+    if not isinstance(turns, list) or not turns:
+        raise UserError(f"{where}: '{key}' must be a non-empty list of {{{role_key}, {text_key}}} objects")
+    roles, texts = [], []
+    for number, turn in enumerate(turns, 1):
+        if not isinstance(turn, dict) or role_key not in turn or text_key not in turn:
+            raise UserError(f"{where}: {key}[{number - 1}] must be an object with '{role_key}' and '{text_key}'")
+        role = CHAT_ROLES.get(str(turn[role_key]).lower())
+        if role is None:
+            raise UserError(
+                f"{where}: {key}[{number - 1}] has {role_key} '{turn[role_key]}'; valid: {', '.join(CHAT_ROLES)}"
+            )
+        if not isinstance(turn[text_key], str) or not turn[text_key].strip():
+            raise UserError(f"{where}: {key}[{number - 1}] needs a non-empty string '{text_key}'")
+        roles.append(role)
+        texts.append(turn[text_key])
+    system = None
+    if roles[0] == "system":
+        system, roles, texts = texts[0], roles[1:], texts[1:]
+    if roles.count("user") > 1 or roles.count("assistant") > 1:
+        raise UserError(
+            f"{where}: a multi-turn conversation ({roles.count('user')} user turns); prom-bench trains "
+            "single-turn instructions: give one user and one assistant message per record"
+        )
+    if roles != ["user", "assistant"]:
+        raise UserError(
+            f"{where}: expected one user message then one assistant message (after an optional system message), "
+            f"got {' -> '.join(roles) or 'none'}"
+        )
+    instruction = f"{system}\n\n{texts[0]}" if system else texts[0]
+    return {"instruction": instruction, "input": "", "output": texts[1]}, system is not None
 
 
 def _check_script(path: Path, texts: list[tuple[int, str]], lang: str) -> int:
     """Number of off-script texts; raises when they are more than the file-level limit allows."""
-    off = [(line, text) for line, text in texts if not in_script(text, lang)]
+    return _check_script_at([(f"{path}:{line}", text) for line, text in texts], lang)
+
+
+def _check_script_at(texts: list[tuple[str, str]], lang: str) -> int:
+    off = [(where, text) for where, text in texts if not in_script(text, lang)]
     if texts and len(off) > (1 - SCRIPT_MIN_SHARE) * len(texts):
         language = get(lang)
         share = 1 - len(off) / len(texts)
-        line, text = off[0]
+        where, text = off[0]
         raise UserError(
-            f"{path}:{line}: text is not in the {language.script} script of {language.name} ('{text[:40]}'); "
+            f"{where}: text is not in the {language.script} script of {language.name} ('{text[:40]}'); "
             f"only {share:.0%} of the file is, at least {SCRIPT_MIN_SHARE:.0%} must be (wrong file or language?)"
         )
     return len(off)

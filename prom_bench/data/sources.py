@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prom_bench import __version__
-from prom_bench.data.files import FileReport, read_instructions, read_parallel
+from prom_bench.data.files import FileReport, instruction_records, read_instructions, read_parallel
 from prom_bench.errors import UserError, unknown
 from prom_bench.languages import LANGUAGES, get
 from prom_bench.paths import cache_dir, demo_data_dir
@@ -144,8 +144,9 @@ def _hub_file(repo: str, filename: str, revision: str) -> Path:
 
 
 # ---------------------------------------------------------------- instructions
-def load_english_instructions(spec: str, *, revision: str | None = None) -> Loaded:
-    """s_e: ``demo``, ``alpaca`` (hub) or a JSON/JSONL file of Alpaca records."""
+def load_english_instructions(spec: str, *, revision: str | None = None, columns: dict | None = None) -> Loaded:
+    """s_e: ``demo``, ``alpaca`` (hub), ``datasets:<id or folder>[@split]`` or a JSON/JSONL file (Alpaca,
+    ``messages`` or ShareGPT ``conversations`` records)."""
     if spec == "demo":
         path = demo_data_dir() / "instructions" / "en.jsonl"
         records, report = read_instructions(path, lang="en")
@@ -172,10 +173,13 @@ def load_english_instructions(spec: str, *, revision: str | None = None) -> Load
             for i, r in enumerate(rows)
         ]
         return Loaded(records, _provenance("alpaca", hub.repo, hub.license, len(records), revision=sha))
+    if spec.startswith("datasets:"):
+        return load_datasets_source(spec, "en", columns or {}, revision=revision, id_prefix="alpaca")
     path = Path(spec)
     if not path.exists():
         raise UserError(
-            f"English instructions '{spec}' is neither a file nor a source; valid: demo, alpaca, or a .json/.jsonl file"
+            f"English instructions '{spec}' is neither a file nor a source; valid: demo, alpaca, "
+            "datasets:<hub id or folder>[@split], or a .json/.jsonl file"
         )
     # Alpaca's own file has no ids: its records are numbered alpaca-<index>, like the hub copy.
     records, report = read_instructions(path, lang="en", id_prefix="alpaca")
@@ -189,8 +193,10 @@ def load_target_instructions(
     english: list[dict] | None = None,
     revision: str | None = None,
     translate_options: dict | None = None,
+    columns: dict | None = None,
 ) -> Loaded:
-    """s_t in ``lang``: ``demo``, ``bactrian-x``, ``translate:<backend>`` or a file/folder."""
+    """s_t in ``lang``: ``demo``, ``bactrian-x``, ``translate:<backend>``, ``datasets:<id or folder>[@split]``
+    or a file/folder."""
     language = get(lang)
     if spec == "demo":
         path = demo_data_dir() / "instructions" / f"{lang}.jsonl"
@@ -237,6 +243,8 @@ def load_target_instructions(
                 note=f"translated from English by {backend.id}",
             ),
         )
+    if spec.startswith("datasets:"):
+        return load_datasets_source(spec, lang, columns or {}, revision=revision, id_prefix="alpaca")
     path = Path(spec)
     if path.is_dir():
         candidates = [path / f"{lang}.jsonl", path / f"{lang}.json"]
@@ -249,7 +257,8 @@ def load_target_instructions(
     elif not path.is_file():
         raise UserError(
             f"target instructions '{spec}' is neither a file, a folder nor a source; "
-            "valid: demo, bactrian-x, translate:<google|hf|file>, or a .json/.jsonl file"
+            "valid: demo, bactrian-x, translate:<google|hf|file>, datasets:<hub id or folder>[@split], "
+            "or a .json/.jsonl file"
         )
     records, report = read_instructions(path, lang=lang, id_prefix="alpaca")
     return Loaded(records, _provenance("file", str(path), "as given by the user", len(records), report=report))
@@ -307,6 +316,22 @@ def load_parallel(spec: str, lang: str, *, data_dir: Path | None = None, revisio
         raise UserError(f"no parallel source in '{spec}'; valid: {', '.join(PARALLEL_SOURCES)}")
     loaded = []
     for name in names:
+        if name == "language" and language.data.parallel:  # the pair the language's own file declares
+            src, tgt = (Path(p) for p in language.data.parallel)
+            pairs, report = read_parallel(src, tgt, lang)
+            loaded.append(
+                Loaded(
+                    pairs,
+                    _provenance(
+                        "language",
+                        f"{src.parent} ({src.name}, {tgt.name}), declared in {language.origin}",
+                        "as given by the user",
+                        len(pairs),
+                        report=report,
+                    ),
+                )
+            )
+            continue
         if name not in PARALLEL_SOURCES:
             raise unknown("parallel source", name, PARALLEL_SOURCES)
         if name == "wmt23":
@@ -383,3 +408,74 @@ def local_parallel_files(data_dir: Path, lang: str) -> dict[str, tuple[Path, Pat
 def local_parallel_sources(data_dir: Path, lang: str) -> list[str]:
     """The parallel sources whose files are present in ``data_dir`` for ``lang`` (for ``--data-dir`` alone)."""
     return list(local_parallel_files(data_dir, lang))
+
+
+# ---------------------------------------------------------------- a ``datasets`` dataset, local or hub
+def load_datasets_source(
+    spec: str, lang: str, columns: dict, *, revision: str | None = None, id_prefix: str | None = None
+) -> Loaded:
+    """Instruction records from ``datasets:<hub id or local folder>[@split]`` (default split ``train``).
+
+    ``columns`` maps the record fields to the dataset's columns (``{"instruction": "question", "output":
+    "answer"}``; ``input`` and ``id`` optional; or ``{"messages": "chat"}`` for a chat column); without it the
+    dataset's own columns must be Alpaca's, ``messages`` or ``conversations``. A local folder may be one that
+    ``Dataset.save_to_disk`` wrote or any folder ``datasets.load_dataset`` reads (JSON, CSV, Parquet files).
+    """
+    import datasets
+
+    ref = spec.split(":", 1)[1]
+    name, _, split = ref.partition("@")
+    split = split or "train"
+    if not name:
+        raise UserError(f"'{spec}' names no dataset; give datasets:<hub id or folder>[@split]")
+    path = Path(name).expanduser()
+    sha = None
+    try:
+        if path.is_dir() and ((path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()):
+            loaded = datasets.load_from_disk(str(path))
+            if isinstance(loaded, datasets.DatasetDict):
+                if split not in loaded:
+                    raise UserError(f"dataset '{name}' has no split '{split}'; its splits: {', '.join(loaded)}")
+                loaded = loaded[split]
+            rows, location = loaded, str(path)
+        elif path.exists():
+            rows, location = datasets.load_dataset(str(path), split=split), str(path)
+        else:
+            _require_hub(name)
+            sha = resolve_revision(name, revision)
+            rows, location = datasets.load_dataset(name, split=split, revision=sha), name
+    except (ValueError, FileNotFoundError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise UserError(f"dataset '{name}' (split {split}) could not be loaded: {first}") from None
+    available = list(rows.column_names)
+    mapping = dict(columns) or {c: c for c in available if c in ("id", "instruction", "input", "output")}
+    if not columns:
+        for chat in ("messages", "conversations"):
+            if chat in available:
+                mapping = {chat: chat, **({"id": "id"} if "id" in available else {})}
+    valid_fields = ("id", "instruction", "input", "output", "messages", "conversations")
+    for field_name, column in mapping.items():
+        if field_name not in valid_fields:
+            raise UserError(f"data.columns key '{field_name}' is not a record field; valid: {', '.join(valid_fields)}")
+        if column not in available:
+            raise UserError(
+                f"dataset '{name}' has no column '{column}' (mapped to {field_name}); its columns: "
+                + ", ".join(available)
+            )
+    where = f"{name}[{split}]"
+    items = [(f"{where}:{i + 1}", {f: row[c] for f, c in mapping.items()}) for i, row in enumerate(rows)]
+    if not items:
+        raise UserError(f"dataset '{name}' split {split} has no rows")
+    records, report = instruction_records(items, Path(name).name, where, lang, id_prefix)
+    return Loaded(
+        records,
+        _provenance(
+            "datasets",
+            location,
+            "as given by the dataset",
+            len(records),
+            revision=sha,
+            report=report,
+            note=f"split {split}; columns {mapping}",
+        ),
+    )

@@ -60,6 +60,13 @@ class ProbeConfig:
         default=8, metadata={"help": "prompts per forward pass (memory: batch x vocab fp32 per layer)"}
     )
     seed: int = field(default=0, metadata={"help": "seed of the shot sampling"})
+    translate: str = field(
+        default="",
+        metadata={
+            "help": "translation backend that builds a cloze set from a declared language's word list "
+            "(data.words): google, hf[:MODEL] or file:PATH; empty = none, and such a language is undetermined"
+        },
+    )
 
     def validate(self) -> None:
         if self.shots < 0:

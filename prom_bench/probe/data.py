@@ -41,8 +41,20 @@ def cloze_dir() -> Path:
     return demo_data_dir() / "cloze"
 
 
-def load_cloze(lang: str, source: str = "demo") -> list[ClozeItem]:
-    """Cloze items of ``lang`` from ``source`` ('demo' or a folder, see the module docstring)."""
+def load_cloze(lang: str, source: str = "demo", translate: str = "") -> list[ClozeItem]:
+    """Cloze items of ``lang`` from ``source`` ('demo' or a folder, see the module docstring).
+
+    For ``demo``, a language declared in a languages file reads its own set, or one built from its word list
+    by the ``translate`` backend (``prom_bench.probe.cloze_source``).
+    """
+    if source == "demo" and lang != "en":
+        from prom_bench.probe.cloze_source import cloze_path
+
+        declared = cloze_path(lang, translate)
+        if declared is not None and declared.is_file():
+            return (_read_csv if declared.suffix == ".csv" else _read_tsv)(lang, declared)
+        if declared is not None:
+            source = str(declared)
     root = cloze_dir() if source == "demo" else Path(source).expanduser()
     if not root.is_dir():
         raise UserError(

@@ -145,7 +145,7 @@ def probe_language(
     num_layers, words.
     """
     token_sets = token_sets or TokenSets(tokenizer)
-    items = load_cloze(lang, cfg.data)
+    items = load_cloze(lang, cfg.data, cfg.translate)
     prompts = build_prompts(items, cfg.shots, cfg.seed)
     kept, sets, dropped = [], [], 0
     for item, prompt in zip(items, prompts):

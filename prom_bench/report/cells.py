@@ -67,6 +67,33 @@ def measure_cells(measure: str) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
 CONTROL_CELLS = control_cells()
 
 
+def extra_cells(records: list[dict]) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
+    """Cells in ``records`` beyond the paper's (a declared language's, IndicQA hi): (QA cells, math cells).
+
+    They join Tables 1-2 after their benchmark's paper columns, so a run on any language shows its scores;
+    Table 3's win/loss count stays over the paper's cells.
+    """
+    from prom_bench.benchmarks import family_of
+    from prom_bench.errors import UserError
+
+    known = {c.task for c in ALL_CELLS + CONTROL_CELLS}  # the English control has a table of its own
+    found: dict[str, Cell] = {}
+    for record in records:
+        task = record["task"]
+        if task in known or task in found:
+            continue
+        try:
+            family = family_of(task)
+        except UserError:
+            continue
+        found[task] = Cell(task, family, record["lang"], BENCHMARKS[family].metrics)
+    cells = sorted(found.values(), key=lambda c: (list(BENCHMARKS).index(c.benchmark), c.lang))
+    return (
+        tuple(c for c in cells if BENCHMARKS[c.benchmark].kind == "qa"),
+        tuple(c for c in cells if BENCHMARKS[c.benchmark].kind == "math"),
+    )
+
+
 # Row order of Tables 1-3 (the paper lists PROM first and the untrained model last).
 METHOD_ORDER = ("prom", "prom-noreg", "t+e", "t", "base")
 BASELINE = "t+e"

@@ -21,6 +21,7 @@ from prom_bench.report.cells import (
     ALL_CELLS,
     BASELINE,
     BENCH_LABEL,
+    BENCHMARKS,
     CONTROL_CELLS,
     MEASURE_TEXT,
     METRIC_LABEL,
@@ -29,6 +30,7 @@ from prom_bench.report.cells import (
     PAPER_QA_METRICS,
     Cell,
     Selection,
+    extra_cells,
     is_pivot_method,
     lambda_zero,
     measure_cells,
@@ -779,11 +781,16 @@ def build_tables(
     selection = select(records)
     paper_sel = _compare_selection(compare)
     out: list[Table] = []
+    extra_qa, extra_mgsm = extra_cells(records)
     for key in keys:
         if key == "1":
-            out.append(_score_table("1", qa_cells, selection, paper_sel, measure))
+            # cells beyond the paper's (a declared language's) join their benchmark's columns, in this measure
+            extra = tuple(Cell(c.task, c.benchmark, c.lang, qa_cells[0].metrics) for c in extra_qa)
+            order = list(BENCHMARKS)
+            cells = tuple(sorted(qa_cells + extra, key=lambda c: order.index(c.benchmark)))
+            out.append(_score_table("1", cells, selection, paper_sel, measure))
         elif key == "2":
-            out.append(_score_table("2", MGSM_CELLS, selection, paper_sel, measure))
+            out.append(_score_table("2", MGSM_CELLS + extra_mgsm, selection, paper_sel, measure))
         elif key == "3":
             for single in ("language-aware", "paper") if measure == "both" else (measure,):
                 cells = measure_cells(single)[1]
