@@ -123,6 +123,9 @@ class EvalConfig:
             del values["backend"]
         if values["max_model_len"] is None:
             del values["max_model_len"]
+        for key, default in (("budget", "task"), ("chat_template", False)):  # settings added later, at their
+            if values.get(key) == default:  # defaults, leave the ids of earlier runs as they were
+                del values[key]
         return values
 
 

@@ -204,7 +204,7 @@ def test_seeds_give_mean_sd_and_count_per_cell(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     args = ["run", "--model", "tiny", "--langs", "th", "--methods", "t,prom", "--seeds", "0,1"]
     args += ["--set", "train.max_steps=2", "--set", "eval.max_gen_toks=8", "--set", "regulation=paper"]
-    args += ["--set", "workers=1", "--out", "runs", "--results", "results"]
+    args += ["--set", "workers=1", "--set", "controls=[]", "--out", "runs", "--results", "results"]
     with pytest.raises(SystemExit) as done:
         main(args)
     assert done.value.code == 0

@@ -37,6 +37,7 @@ def recorder(monkeypatch):
 
 def test_units_are_trained_first_then_evaluated_on_one_engine(tmp_path, recorder):
     overrides = ["train.max_steps=2", "eval.limit=2", "regulation=paper", "eval.max_gen_toks=8", "eval.backend=vllm"]
+    overrides += ["controls=[]"]
     flags = {"model": "tiny", "out": str(tmp_path / "runs"), "results": str(tmp_path / "r"), "langs": "th"}
     config = cfg.load("demo", overrides=overrides, flags={**flags, "methods": "base,t"})
     records = pipeline.run(config)

@@ -17,7 +17,7 @@ from prom_bench.results import RECORD_SUFFIX, load_records, record_key
 ROOT = Path(__file__).resolve().parents[2]
 # The smallest study that still exercises every step: the tiny model, two eval items, 8 generated tokens.
 TINY = ["--model", "tiny", "--set", "regulation=paper", "--set", "eval.limit=2", "--set", "eval.max_gen_toks=8"]
-TINY += ["--set", "train.max_steps=2"]
+TINY += ["--set", "train.max_steps=2", "--set", "controls=[]"]  # the study alone, no English control
 
 
 def cli_env(home: Path | None = None) -> dict[str, str]:

@@ -28,7 +28,14 @@ from trainer import checkpoint
 def _config(tmp_path, methods="base", langs="el"):
     return cfg.load(
         "demo",
-        overrides=["train.max_steps=2", "eval.limit=2", "workers=1", "regulation=paper", "eval.max_gen_toks=8"],
+        overrides=[
+            "train.max_steps=2",
+            "eval.limit=2",
+            "workers=1",
+            "regulation=paper",
+            "eval.max_gen_toks=8",
+            "controls=[]",
+        ],
         flags={
             "model": "tiny",
             "methods": methods,

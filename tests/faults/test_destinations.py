@@ -67,7 +67,14 @@ def test_write_failure_after_the_first_record_rerun_writes_no_duplicate(tmp_path
     """ENOSPC between a unit's two records (simulated in our writer): one record on disk, none half-written."""
     config = cfg.load(
         "demo",
-        overrides=["train.max_steps=2", "eval.limit=2", "workers=1", "regulation=paper", "eval.max_gen_toks=8"],
+        overrides=[
+            "train.max_steps=2",
+            "eval.limit=2",
+            "workers=1",
+            "regulation=paper",
+            "eval.max_gen_toks=8",
+            "controls=[]",
+        ],
         flags={
             "model": "tiny",
             "methods": "base",

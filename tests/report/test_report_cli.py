@@ -52,7 +52,9 @@ def test_corrupt_record_is_one_line(cli, tmp_path, fixture_runs):
 
 
 def test_unknown_table_and_format_are_one_line(cli, paper_dir):
-    assert "unknown table '7'; valid: 1, 2, 3, 4, control, all" in one_error_line(cli("table", paper_dir, "--table", "7"))
+    assert "unknown table '7'; valid: 1, 2, 3, 4, control, all" in one_error_line(
+        cli("table", paper_dir, "--table", "7")
+    )
     assert "unknown format 'pdf'" in one_error_line(cli("table", paper_dir, "--format", "pdf"))
 
 
