@@ -91,39 +91,22 @@ def table_command(
     if fmt not in FORMATS:
         raise unknown("format", fmt, FORMATS)
     records = _load(results)
+    options = dict(
+        compare=compare,
+        significant=significant,
+        lang=lang,
+        resamples=resamples,
+        seed=seed,
+        include_limited=include_limited,
+        metric=metric,
+    )
     if fmt == "rich":
         console = Console(highlight=False)
         if not console.is_terminal:  # piped or captured: wide enough for Table 1's 17 columns, never "…"
             console = Console(highlight=False, width=220)
-        console.print(
-            tables_renderable(
-                records,
-                table,
-                compare=compare,
-                significant=significant,
-                lang=lang,
-                resamples=resamples,
-                seed=seed,
-                include_limited=include_limited,
-                metric=metric,
-            )
-        )
+        console.print(tables_renderable(records, table, **options))
     else:
-        typer.echo(
-            render_tables(
-                records,
-                table,
-                fmt,
-                compare,
-                significant,
-                lang=lang,
-                resamples=resamples,
-                seed=seed,
-                include_limited=include_limited,
-                metric=metric,
-            ),
-            nl=False,
-        )
+        typer.echo(render_tables(records, table, fmt, **options), nl=False)
 
 
 @app.command("report")
