@@ -134,10 +134,17 @@ def eval_config_from(values: dict[str, Any], overrides: list[str] | None = None)
 def _section_types() -> dict[str, type]:
     # Imported here: these sections belong to other modules, which import config-free code only.
     from prom_bench.data import DataSources
+    from prom_bench.executors.settings import ClusterConfig
     from prom_bench.probe.config import ProbeConfig
     from trainer import TrainConfig
 
-    return {"data": DataSources, "train": TrainConfig, "eval": EvalConfig, "probe": ProbeConfig}
+    return {
+        "data": DataSources,
+        "train": TrainConfig,
+        "eval": EvalConfig,
+        "probe": ProbeConfig,
+        "cluster": ClusterConfig,
+    }
 
 
 @dataclass
@@ -173,6 +180,14 @@ class RunConfig:
         None, help="name recorded and shown for the model (default: resolved from the model: alias, hub id, folder)"
     )
     workers: int = setting(1, help="units run side by side in this many processes (threads split evenly between them)")
+    executor: str = setting(
+        "inline",
+        help="where units run: 'inline' (this process, or 'workers' CPU processes), 'local' (this machine's GPUs, "
+        "packed by cluster.gpus_per_unit), 'slurm' (one SLURM job per unit, through submitit)",
+    )
+    progress_every_s: float = setting(
+        10.0, help="when stderr is not a terminal (SLURM, nohup, CI): seconds between plain progress lines"
+    )
     regulation: str = setting(
         "probe",
         help="where lambda=0 comes from for regulated methods: 'probe' (measure on this model), "
@@ -182,10 +197,11 @@ class RunConfig:
     train: Any = None
     eval: EvalConfig = field(default_factory=EvalConfig)
     probe: Any = None
+    cluster: Any = None
 
     def __post_init__(self) -> None:
         types_ = _section_types()
-        for name in ("data", "train", "probe"):
+        for name in ("data", "train", "probe", "cluster"):
             if getattr(self, name) is None:
                 setattr(self, name, types_[name]())
 
@@ -193,7 +209,7 @@ class RunConfig:
         return _jsonable(dataclasses.asdict(self))
 
 
-SECTIONS = ("data", "train", "eval", "probe")
+SECTIONS = ("data", "train", "eval", "probe", "cluster")
 
 
 def load(
@@ -280,6 +296,10 @@ def validate(config: RunConfig) -> None:
     config.controls = parse_langs(config.controls, allow_english=True) if config.controls else []
     if config.workers < 1:
         raise UserError(f"workers = {config.workers} must be at least 1")
+    from prom_bench.executors.settings import EXECUTORS
+
+    if config.executor not in EXECUTORS:
+        raise unknown("executor", config.executor, EXECUTORS)
     if config.regulation not in ("probe", "paper", "none"):
         raise unknown("regulation source", config.regulation, ("probe", "paper", "none"))
     if config.probe.layer is not None:  # n is one setting: a run decides at the block it trains at
