@@ -38,9 +38,9 @@ def run(
     console = console or Console(stderr=True)
     quiet()
     started = time.perf_counter()
-    plans = plan_study(config)
     executor = executors.get(config)
-    executor.check(plans)  # bad resources fail here, before anything starts or is submitted
+    executor.check()  # bad resources fail here, before the probe runs or anything is submitted
+    plans = plan_study(config)
     write_study(plans)
     records = executor.run(plans, force=force, console=console, wait=wait)
     if records is not None:

@@ -19,7 +19,7 @@ from prom_bench.plan import UnitPlan
 
 
 class Executor(Protocol):
-    def check(self, plans: list[UnitPlan]) -> None:
+    def check(self) -> None:
         """Refuse bad resources with a ``UserError`` (one line) before anything starts or is submitted."""
 
     def run(self, plans: list[UnitPlan], *, force: bool, console: Console, wait: bool) -> list[dict] | None:

@@ -18,7 +18,7 @@ class InlineExecutor:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
 
-    def check(self, plans: list[UnitPlan]) -> None:
+    def check(self) -> None:
         pass  # nothing beyond the plan: it runs here
 
     def run(self, plans: list[UnitPlan], *, force: bool, console: Console, wait: bool = True) -> list[dict]:

@@ -39,7 +39,7 @@ class LocalExecutor:
             return count, True
         return self.config.cluster.gpus_per_unit, False
 
-    def check(self, plans: list[UnitPlan]) -> None:
+    def check(self) -> None:
         slots, cuda = self.gpus()
         need = self.config.cluster.gpus_per_unit
         if self.config.cluster.nodes_per_unit > 1:

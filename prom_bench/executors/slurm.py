@@ -59,7 +59,7 @@ class SlurmExecutor:
         self.skipped = 0
 
     # --- checks before anything is submitted --------------------------------------------------------------
-    def check(self, plans: list[UnitPlan]) -> None:
+    def check(self) -> None:
         node = node_resources(self.cluster.partition)
         c = self.cluster
         if node["gpus"]:
