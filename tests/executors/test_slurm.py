@@ -4,6 +4,7 @@ resumes to the same weights. Skipped with a reason when no cluster answers."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -123,7 +124,7 @@ def test_two_concurrent_slurm_runs_submit_each_unit_once_and_equal_inline(tmp_pa
         assert "\x1b" not in text and "\r" not in text
         stamps = [_seconds(m.group(1)) for m in re.finditer(r"^(\d\d:\d\d:\d\d)  ", text, re.M)]
         assert len(stamps) >= 2, text
-        gaps = [(b - a) % 86400 for a, b in zip(stamps, stamps[1:])]
+        gaps = [(b - a) % 86400 for a, b in itertools.pairwise(stamps)]
         assert max(gaps) <= 30, gaps
 
 
