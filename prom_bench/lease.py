@@ -33,11 +33,18 @@ class LeaseLost(RuntimeError):
     """The lease was taken over while held (its heartbeat stopped for longer than the stale time)."""
 
 
+def slurm_job_id() -> str | None:
+    """This SLURM job's id as ``squeue`` and submitit name it (``<array>_<index>`` for an array task)."""
+    if os.environ.get("SLURM_ARRAY_JOB_ID") and os.environ.get("SLURM_ARRAY_TASK_ID"):
+        return f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+    return os.environ.get("SLURM_JOB_ID")
+
+
 def owner_info() -> dict:
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "job": os.environ.get("SLURM_JOB_ID"),
+        "job": slurm_job_id(),
         "restart": os.environ.get("SLURM_RESTART_COUNT", "0"),
         "token": uuid.uuid4().hex,
         "since": time.time(),
@@ -167,7 +174,7 @@ def held(path: Path, *, stale_s: float = 60.0) -> dict | None:
 
 def _dead(owner: dict) -> bool:
     """Known dead without waiting: a process of this host that is gone, or an earlier life of this SLURM job."""
-    job = os.environ.get("SLURM_JOB_ID")
+    job = slurm_job_id()
     if job and owner.get("job") == job and owner.get("restart") != os.environ.get("SLURM_RESTART_COUNT", "0"):
         return True
     if owner.get("host") == socket.gethostname():

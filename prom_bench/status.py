@@ -84,8 +84,11 @@ def unit_status(plan: UnitPlan, job_alive: Callable[[str], bool | None] | None =
     log = state.get("log") or claim.get("log")
     alive = job_alive(job) if (job and job_alive) else None
     if state.get("state") == FAILED and state.get("unit_id") == plan.unit_id:
-        if alive and claim.get("job") and claim.get("job") != state.get("job"):
-            pass  # a resubmitted job is on it: fall through to its state
+        if claim.get("job") and claim.get("job") != state.get("job"):
+            job = claim["job"]  # resubmitted since: the new job's state is what counts
+            alive = job_alive(job) if job_alive else None
+        elif alive:  # its job is still queued: requeued after a time limit or a preemption, it starts again
+            return UnitStatus(plan.name, PENDING, phase="requeued", job=job, log=log)
         else:
             return UnitStatus(plan.name, FAILED, job=job, log=log, error=state.get("error"))
     if state.get("state") == "running" and state.get("unit_id") == plan.unit_id and _owner_alive(state, alive, plan):
@@ -94,7 +97,9 @@ def unit_status(plan: UnitPlan, job_alive: Callable[[str], bool | None] | None =
             _training_progress(Path(state["train_dir"]), status)
         return status
     if claim.get("unit_ids") and plan.unit_id in claim["unit_ids"]:
-        if alive or (alive is None and claim.get("job") is None):
+        job, log = claim.get("job"), claim.get("log") or log
+        alive = job_alive(job) if (job and job_alive) else None
+        if alive or (alive is None and job is None):
             return UnitStatus(plan.name, PENDING, job=job, log=log)
         if alive is None:
             return UnitStatus(plan.name, PENDING, job=job, log=log, error="(queue not reachable)")

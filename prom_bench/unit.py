@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from prom_bench.errors import UserError
 from prom_bench.fileio import read_json_checked, shape, warn, write_json_atomic
-from prom_bench.lease import Lease
+from prom_bench.lease import Lease, slurm_job_id
 from prom_bench.plan import UnitPlan
 
 STATE_SUFFIX = ".state.json"
@@ -327,7 +327,7 @@ def _set_state(plan: UnitPlan, state: str, **fields: Any) -> None:
             "unit_id": plan.unit_id,
             "host": socket.gethostname(),
             "pid": os.getpid(),
-            "job": os.environ.get("SLURM_JOB_ID"),
+            "job": slurm_job_id(),
             "train_dir": plan.train.dir if plan.train else None,
             "time": time.time(),
             **fields,
