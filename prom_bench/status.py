@@ -128,28 +128,27 @@ def _owner_alive(state: dict, alive: bool | None, plan: UnitPlan) -> bool:
 
 
 def _training_progress(train_dir: Path, status: UnitStatus) -> None:
-    """Step, loss terms and ETA from the last lines of ``train_log.jsonl`` (the rate since this life began)."""
+    """Step, loss terms and ETA from the last lines of ``train_log.jsonl`` (mean step time of the last few)."""
     from prom_bench.display import train_terms
     from trainer.loop import LOG_FILE
 
     log = train_dir / LOG_FILE
+    lines = []
     try:
-        lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (FileNotFoundError, json.JSONDecodeError):
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                lines.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a line being written
+    except FileNotFoundError:
         return
     if not lines:
         return
     last = lines[-1]
     status.step, status.total, status.terms = last.get("step"), last.get("total"), train_terms(last)
-    run = [lines[-1]]
-    for earlier in reversed(lines[:-1]):  # back to the start of this life (a resume starts at a lower step)
-        if earlier.get("step", 0) >= run[0].get("step", 0):
-            break
-        run.insert(0, earlier)
-    if len(run) >= 2 and status.total:
-        rate = (run[-1]["step"] - run[0]["step"]) / max(run[-1]["time"] - run[0]["time"], 1e-9)
-        if rate > 0:
-            status.eta_s = (status.total - status.step) / rate
+    recent = [r["seconds"] for r in lines[-5:] if isinstance(r.get("seconds"), (int, float))]
+    if recent and status.total and status.step is not None:
+        status.eta_s = (status.total - status.step) * sum(recent) / len(recent)
 
 
 def _last_line(path: str | None) -> str | None:
