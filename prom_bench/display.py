@@ -92,7 +92,10 @@ class PlainProgress:
 
     @staticmethod
     def _line(task: dict[str, Any]) -> str:
-        text = " ".join(str(task["description"]).split())  # one line, whatever the description holds
+        from rich.text import Text
+
+        # plain text on one line, whatever markup or line breaks the description holds
+        text = " ".join(Text.from_markup(str(task["description"])).plain.split())
         done, total = task["completed"], task["total"]
         if total:
             text += f"  {done:g}/{total:g}"
