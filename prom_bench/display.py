@@ -92,10 +92,15 @@ class PlainProgress:
 
     @staticmethod
     def _line(task: dict[str, Any]) -> str:
+        from rich.errors import MarkupError
         from rich.text import Text
 
         # plain text on one line, whatever markup or line breaks the description holds
-        text = " ".join(Text.from_markup(str(task["description"])).plain.split())
+        try:
+            text = Text.from_markup(str(task["description"])).plain
+        except MarkupError:
+            text = str(task["description"])
+        text = " ".join(text.split())
         done, total = task["completed"], task["total"]
         if total:
             text += f"  {done:g}/{total:g}"
