@@ -101,13 +101,20 @@ def run_command(
     config = cfg.load(preset, config_file, overrides, flags)
     from prom_bench.preflight import check_run
 
-    check_run(config)  # the model-aware checks, --dry-run included
     if dry_run:
         from prom_bench.dry_run import print_plan
+        from prom_bench.models import peek_config
 
+        try:  # the dry run is offline: a hub model whose config is not cached cannot be checked here
+            peek_config(config.model)
+        except UserError as exc:
+            Console(stderr=True, highlight=False).print(f"note: model-aware checks skipped ({exc})", markup=False)
+        else:
+            check_run(config)  # the model-aware checks, --dry-run included
         console = Console()
         print_plan(console if console.is_terminal else Console(width=160), config)
         return
+    check_run(config)
     from prom_bench import pipeline
     from prom_bench.executors.follow import UnitsFailed
 
