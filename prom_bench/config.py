@@ -142,10 +142,17 @@ def eval_config_from(values: dict[str, Any], overrides: list[str] | None = None)
 def _section_types() -> dict[str, type]:
     # Imported here: these sections belong to other modules, which import config-free code only.
     from prom_bench.data import DataSources
+    from prom_bench.executors.settings import ClusterConfig
     from prom_bench.probe.config import ProbeConfig
     from trainer import TrainConfig
 
-    return {"data": DataSources, "train": TrainConfig, "eval": EvalConfig, "probe": ProbeConfig}
+    return {
+        "data": DataSources,
+        "train": TrainConfig,
+        "eval": EvalConfig,
+        "probe": ProbeConfig,
+        "cluster": ClusterConfig,
+    }
 
 
 @dataclass
@@ -189,6 +196,14 @@ class RunConfig:
         None, help="name recorded and shown for the model (default: resolved from the model: alias, hub id, folder)"
     )
     workers: int = setting(1, help="units run side by side in this many processes (threads split evenly between them)")
+    executor: str = setting(
+        "inline",
+        help="where units run: 'inline' (this process, or 'workers' CPU processes), 'local' (this machine's GPUs, "
+        "packed by cluster.gpus_per_unit), 'slurm' (one SLURM job per unit, through submitit)",
+    )
+    progress_every_s: float = setting(
+        10.0, help="when stderr is not a terminal (SLURM, nohup, CI): seconds between plain progress lines"
+    )
     regulation: str = setting(
         "probe",
         help="where lambda=0 comes from for regulated methods: 'probe' (measure on this model), "
@@ -198,10 +213,11 @@ class RunConfig:
     train: Any = None
     eval: EvalConfig = field(default_factory=EvalConfig)
     probe: Any = None
+    cluster: Any = None
 
     def __post_init__(self) -> None:
         types_ = _section_types()
-        for name in ("data", "train", "probe"):
+        for name in ("data", "train", "probe", "cluster"):
             if getattr(self, name) is None:
                 setattr(self, name, types_[name]())
 
@@ -209,7 +225,7 @@ class RunConfig:
         return _jsonable(dataclasses.asdict(self))
 
 
-SECTIONS = ("data", "train", "eval", "probe")
+SECTIONS = ("data", "train", "eval", "probe", "cluster")
 
 
 def load(
@@ -307,6 +323,11 @@ def validate(config: RunConfig) -> None:
         raise unknown("value for 'eval.chat_template'", str(config.eval.chat_template), ("true", "false", "auto"))
     if config.train.format not in ("alpaca", "chat", "auto"):
         raise unknown("value for 'train.format'", str(config.train.format), ("alpaca", "chat", "auto"))
+
+    from prom_bench.executors.settings import EXECUTORS
+
+    if config.executor not in EXECUTORS:
+        raise unknown("executor", config.executor, EXECUTORS)
     if config.regulation not in ("probe", "paper", "none"):
         raise unknown("regulation source", config.regulation, ("probe", "paper", "none"))
     if config.probe.layer is not None:  # n is one setting: a run decides at the block it trains at

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 # Importing a command module registers its commands on ``app``.
-from prom_bench.cli import data, evaluate, languages, probe, report, run, tasks, train  # noqa: F401
+from prom_bench.cli import data, evaluate, languages, probe, report, run, study, tasks, train  # noqa: F401
 from prom_bench.cli.app import app
 from prom_bench.errors import UserError
 from prom_bench.processes import Terminated, signals_as_exceptions

@@ -74,7 +74,19 @@ def run_command(
         bool, typer.Option("--force", help="redo every unit, even those already done with the same config")
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="check the data, print the resolved config and the units, run nothing")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="check the data, print the plan (units, jobs and their resources, examples and tokens per mixture, "
+            "GPU-hours), run nothing",
+        ),
+    ] = False,
+    executor: Annotated[
+        Optional[str],
+        typer.Option(help="where units run: inline (this process), local (this machine's GPUs), slurm (SLURM jobs)"),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="with --executor slurm: follow the jobs to the end, then print the tables")
     ] = False,
 ) -> None:
     """Run the study: for each language x method, build data, train, evaluate through lm-eval, record; then print the
@@ -88,6 +100,7 @@ def run_command(
         "out": out,
         "results": results,
         "seeds": seeds,
+        "executor": executor,
         "languages_file": [str(f) for f in languages_file] if languages_file else None,
     }
     overrides = list(overrides or [])
@@ -100,19 +113,36 @@ def run_command(
             raise UserError("'eval.backend' is given twice (--backend and --set eval.backend=...); give it once")
         overrides.append(f"eval.backend={backend}")
     config = cfg.load(preset, config_file, overrides, flags)
+    from prom_bench import pipeline
     from prom_bench.preflight import check_run
 
-    check_run(config)  # the model-aware checks, --dry-run included
-    from prom_bench import pipeline
-
     if dry_run:
-        pipeline.check(config)
-        _print_plan(Console(), config)
-        return
+        from prom_bench.dry_run import print_plan
+        from prom_bench.models import peek_config
 
-    records = pipeline.run(config, force=force, console=Console(stderr=True))
-    tables = ("1", "2", "3", "control") if config.controls else ("1", "2", "3")
-    _print_tables(records, tables, include_limited=config.eval.limit is not None)
+        try:  # the dry run is offline: a hub model whose config is not cached cannot be checked here
+            peek_config(config.model)
+        except UserError as exc:
+            Console(stderr=True, highlight=False).print(f"note: model-aware checks skipped ({exc})", markup=False)
+        else:
+            check_run(config)  # the model-aware checks, --dry-run included
+        pipeline.check(config)  # every unit's data and evaluation files
+        console = Console()
+        print_plan(console if console.is_terminal else Console(width=160), config)
+        return
+    check_run(config)
+    from prom_bench.executors.follow import UnitsFailed
+
+    try:
+        records = pipeline.run(
+            config, force=force, console=Console(stderr=True), wait=wait or config.executor != "slurm"
+        )
+    except UnitsFailed as exc:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    if records is not None:
+        tables = ("1", "2", "3", "control") if config.controls else ("1", "2", "3")
+        _print_tables(records, tables, include_limited=config.eval.limit is not None)
 
 
 def _print_tables(records: list[dict], tables: tuple[str, ...], *, include_limited: bool = False) -> None:
@@ -179,22 +209,6 @@ def config_command(
         value = resolved.get(key)
         table.add_row(key, ",".join(map(str, value)) if isinstance(value, list) else str(value), help_)
     Console().print(table)
-
-
-def _print_plan(console: Console, config: cfg.RunConfig) -> None:
-    import yaml
-
-    console.print(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
-    from prom_bench import methods as registry
-
-    seeds = config.seeds or [None]
-    units = [
-        f"{m}/{lang}" + ("" if s is None else f"/seed {s}")
-        for lang in config.langs
-        for m in config.methods
-        for s in (seeds if registry.get(m).trains else [None])  # an untrained model has no seed to vary
-    ]
-    console.print(f"{len(units)} unit(s): " + ", ".join(units))
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,9 +20,8 @@ from rich.console import Console
 from prom_bench import config as cfg
 from prom_bench import methods as methods_registry
 from prom_bench.cli.app import app
-from prom_bench.errors import UserError, unknown
-
-ACCELERATE_CONFIGS = ("single_device", "ddp", "fsdp", "zero2", "zero3")
+from prom_bench.errors import UserError
+from prom_bench.launching import ACCELERATE_CONFIGS
 
 
 @app.command("train")
@@ -171,79 +166,10 @@ def _mixture_method(mixture: Path) -> str:
     return method
 
 
-def _accelerate_config_path(name: str) -> Path:
-    import trainer
-
-    if name in ACCELERATE_CONFIGS:
-        return Path(trainer.__file__).parent / "accelerate_configs" / f"{name}.yaml"
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        return path
-    if path.suffix in (".yaml", ".yml"):
-        raise UserError(f"accelerate config file '{name}' does not exist")
-    raise unknown("accelerate config", name, ACCELERATE_CONFIGS)
-
-
 def _launch(
     train_cfg, model_path: str, data: Path, out: Path, num_processes: int | None, accelerate_config: str | None
 ) -> dict:
-    """``accelerate launch -m trainer.launch``; its one-line errors come back as ``UserError``."""
-    import torch
+    from prom_bench.launching import launch
 
-    if num_processes is not None and num_processes < 1:
-        raise UserError(f"--num-processes {num_processes} must be at least 1")
-    env = None
-    if accelerate_config is None and not torch.cuda.is_available():
-        # accelerate launch --cpu starts a single process; torchrun starts N, which accelerate joins over gloo.
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node",
-            str(num_processes or 1),
-        ]
-        env = {**os.environ, "ACCELERATE_USE_CPU": "true"}
-    else:
-        config_name = accelerate_config or ("ddp" if (num_processes or 1) > 1 else "single_device")
-        command = [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--config_file",
-            str(_accelerate_config_path(config_name)),
-        ]
-        if num_processes is not None:
-            command += ["--num_processes", str(num_processes)]
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=out, delete=False) as handle:
-        json.dump(train_cfg.to_dict(), handle)
-        config_path = Path(handle.name)
-    command += [
-        "-m",
-        "trainer.launch",
-        "--config",
-        str(config_path),
-        "--model",
-        model_path,
-        "--data",
-        str(data),
-        "--output-dir",
-        str(out),
-    ]
-    error_line = None
-    try:
-        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
-        for line in proc.stderr:
-            if line.startswith("error: ") and error_line is None:
-                error_line = line[len("error: ") :].strip()
-            if error_line is None:  # after the one-line error, accelerate's own traceback is noise
-                sys.stderr.write(line)
-        proc.wait()
-    finally:
-        config_path.unlink(missing_ok=True)
-    if error_line is not None:
-        raise UserError(error_line)
-    if proc.returncode != 0:
-        raise UserError(f"accelerate launch exited with status {proc.returncode} (see its output above)")
+    launch(train_cfg.to_dict(), model_path, data, out, num_processes, accelerate_config)
     return {}
