@@ -36,6 +36,7 @@ def one(executor: str, args: argparse.Namespace, folder: Path) -> float:
         "regulation=paper",
         "workers=1",
         "cluster.poll_s=1",
+        "controls=[]",  # the study alone, without the demo preset's English control
     ):
         command += ["--set", item]
     if executor == "slurm":

@@ -102,6 +102,22 @@ def settings_id(settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
+# Settings that are facts of one cell's own data rather than settings of the run: every language's mixture has
+# its own content, so ``data.sha256`` differs across the cells of one run by nature. They stay in the record's
+# identity (a change of data never replaces a result); tables group a run's cells without them.
+CELL_FACTS = frozenset({"data.sha256"})
+
+
+def run_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings shared by every cell of a run: ``settings`` without the cell's own facts (``CELL_FACTS``)."""
+    return {k: v for k, v in settings.items() if k not in CELL_FACTS}
+
+
+def run_id(record: Mapping[str, Any]) -> str:
+    """The run a record belongs to, across languages: the hash of its ``run_settings``."""
+    return settings_id(run_settings(record.get("settings") or {}))
+
+
 @functools.lru_cache(maxsize=1)
 def _package_versions() -> dict[str, str | None]:
     """Versions of the packages a score depends on; read once per process (callers copy the dict)."""

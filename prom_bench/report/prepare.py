@@ -2,7 +2,10 @@
 
 Order of the steps, each stated in the tables' notes when it changes anything:
 
-1. One record per identity (``results.record_key``): a rerun of the very same thing replaces the older one.
+0. Records are grouped into runs across languages: ``settings_id`` becomes the run's id (``results.run_id``,
+   the settings without each cell's own data hash), since every language's mixture has its own content.
+1. One record per identity (``results.record_key``): a rerun of the very same thing replaces the older one;
+   so does a rerun on changed training data (another ``data.sha256`` in the same run), which a note names.
 2. Limited records (``--limit`` smoke tests) are left out unless asked (``include_limited``); when nothing
    else is on record they are shown, flagged, rather than an empty table.
 3. Two models shown under one name (same display name, different weights or revision) get their identity
@@ -22,7 +25,17 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from prom_bench.results import is_limited, latest_records, model_key, seed_of, task_settings_id
+from prom_bench.results import (
+    CELL_FACTS,
+    is_limited,
+    latest_records,
+    model_key,
+    record_key,
+    run_id,
+    run_settings,
+    seed_of,
+    task_settings_id,
+)
 
 
 @dataclass
@@ -50,7 +63,15 @@ def _short(value) -> str:
 def prepare(records: list[dict], *, include_limited: bool = False) -> Prepared:
     """The records a table may show (see the module docstring); ``notes`` say what was set aside."""
     out = Prepared([])
-    latest = latest_records(records)
+    as_runs = [{**r, "settings_id": run_id(r), "settings": run_settings(r.get("settings") or {})} for r in records]
+    data_versions: dict[tuple, set[str]] = defaultdict(set)
+    for original, record in zip(records, as_runs):
+        facts = {k: v for k, v in (original.get("settings") or {}).items() if k in CELL_FACTS}
+        data_versions[record_key(record)].add(repr(sorted(facts.items())))
+    retrained = sorted({(k[0], k[2], k[4]) for k, v in data_versions.items() if len(v) > 1})
+    for model, method, task in retrained:
+        out.notes.append(f"{model} · {method} · {task}: trained on several versions of its data; shown: the newest")
+    latest = latest_records(as_runs)
 
     limited = [r for r in latest if is_limited(r)]
     if limited and not include_limited:

@@ -12,7 +12,7 @@ from prom_bench import pipeline
 
 
 def _config(tmp_path, *overrides):
-    sets = ["train.max_steps=3", "eval.limit=2", "eval.max_gen_toks=8", "regulation=paper", "workers=1"]
+    sets = ["train.max_steps=3", "eval.limit=2", "eval.max_gen_toks=8", "regulation=paper", "workers=1", "controls=[]"]
     return cfg.load(
         "demo",
         overrides=sets + list(overrides),

@@ -41,7 +41,7 @@ def slurm_env():
 
 
 STUDY = ["--set", "train.max_steps=2", "--set", "eval.limit=2", "--set", "eval.max_gen_toks=8"]
-STUDY += ["--set", "regulation=paper", "--set", "workers=1"]
+STUDY += ["--set", "regulation=paper", "--set", "workers=1", "--set", "controls=[]"]  # the study alone
 
 
 def _cli(tmp: Path, *args: str) -> list[str]:

@@ -212,3 +212,41 @@ def test_long_export_has_one_row_per_record_and_metric(tmp_path, fixture_runs):
     if pytest.importorskip("pyarrow"):
         path, _ = write_export(records, tmp_path / "all.parquet")
         assert len(pd.read_parquet(path)) == rows
+
+
+def test_one_run_over_languages_is_one_row_though_each_language_has_its_own_data():
+    # Every language's mixture has its own content, so data.sha256 differs across the cells of one run: found
+    # on the demo's output, where each language of a trained method had become a run (a row) of its own.
+    th = {**T_SETTINGS, "data.sha256": "1" * 16}
+    ar = {**T_SETTINGS, "data.sha256": "2" * 16}
+    records = [make("t", "prom_xquad_th", 11.9, settings=th), make("t", "prom_xquad_ar", 12.5, settings=ar)]
+    records += [make("t", "prom_mlqa_ar", 3.0, settings=ar)]
+    table = build_tables(records, "1")[0]
+    columns = table.flat_columns()
+    assert [r.label for r in table.rows] == ["t"]
+    (row,) = table.rows
+    assert row.values[columns.index("XQuAD th f1")].number == 11.9
+    assert row.values[columns.index("XQuAD ar f1")].number == 12.5
+    assert row.values[columns.index("MLQA ar f1")].number == 3.0
+    assert not any("setting" in note for note in table.notes), table.notes
+
+
+def test_seeds_whose_mixtures_differ_are_still_one_cell_over_seeds():
+    records = [
+        make("t", "prom_xquad_ar", f1, seed=seed, settings={**T_SETTINGS, "data.sha256": sha * 16})
+        for seed, f1, sha in ((0, 10.0, "1"), (1, 20.0, "2"))
+    ]
+    (aggregate,) = prepare(records).records
+    assert aggregate["n_seeds"] == 2 and aggregate["metrics"]["f1"] == 15.0
+
+
+def test_a_rerun_on_changed_data_keeps_both_records_and_shows_the_newest_with_a_note(tmp_path):
+    old = make("t", "prom_xquad_ar", 9.7, settings={**T_SETTINGS, "data.sha256": "1" * 16})
+    new = make("t", "prom_xquad_ar", 23.1, settings={**T_SETTINGS, "data.sha256": "2" * 16}, date="2026-01-02")
+    assert record_key(old) != record_key(new)  # a change of data never replaces a result on disk
+    for record in (old, new):
+        write_record(tmp_path, record)
+    assert len(load_records([tmp_path])) == 2
+    table, rows = table1_rows(load_records([tmp_path]))
+    assert list(rows) == ["t"] and rows["t"].number == 23.1
+    assert any("prom_xquad_ar" in note and "several versions of its data" in note for note in table.notes)
