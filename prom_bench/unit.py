@@ -205,19 +205,30 @@ def _train_launched(plan: UnitPlan, mixture: Path, out: Path, report: Reporter) 
 
     machines = slurm_machines()
     log = out / LOG_FILE
-    seen = [log.stat().st_size if log.is_file() else 0]
+    seen = [0]  # bytes of the log already reported
 
     def poll() -> None:
+        """Report the log's new complete lines. A resumed training rewrites the log (keeping the steps up to
+        its checkpoint): a shorter file is read again from the start, and a line that does not parse (read
+        across that rewrite) is skipped, since progress must never stop a training."""
         if not log.is_file():
             return
-        with open(log, encoding="utf-8") as handle:
+        if log.stat().st_size < seen[0]:
+            seen[0] = 0
+        with open(log, "rb") as handle:
             handle.seek(seen[0])
-            for line in handle:
-                if not line.endswith("\n"):
+            for raw in handle:
+                if not raw.endswith(b"\n"):
                     break
-                seen[0] += len(line.encode("utf-8"))
-                report.train(json.loads(line))
+                seen[0] += len(raw)
+                try:
+                    event = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(event, dict):
+                    report.train(event)
 
+    out.mkdir(parents=True, exist_ok=True)
     with open(out / "launch.log", "a", encoding="utf-8") as launch_log:  # the processes' own stderr, for failures
         launch(
             plan.train.settings,

@@ -81,14 +81,16 @@ def test_two_concurrent_slurm_runs_submit_each_unit_once_and_equal_inline(tmp_pa
     args += ["--set", "progress_every_s=5"]
     logs = [tmp_path / f"run{i}.err" for i in (0, 1)]
     procs = [subprocess.Popen(args, env=slurm_env, stdout=subprocess.DEVNULL, stderr=open(log, "w")) for log in logs]
-    seen: dict[str, set] = {}
+    seen: dict[str, list] = {}  # each unit's states, in the order status reported them
     runs = tmp_path / "slurm" / "runs"
     from prom_bench.executors.slurm import job_alive
 
     while any(p.poll() is None for p in procs):
         for plan in study_plans(runs) if (runs / "tiny-llama" / "study.json").is_file() else []:
             status = unit_status(plan, job_alive)
-            seen.setdefault(plan.name, set()).add(status.state)
+            states = seen.setdefault(plan.name, [])
+            if not states or states[-1] != status.state:
+                states.append(status.state)
             assert status.state in (PENDING, RUNNING, DONE), status.line()
             if status.state == RUNNING:
                 assert status.job, status.line()  # a running unit names its job
@@ -103,7 +105,10 @@ def test_two_concurrent_slurm_runs_submit_each_unit_once_and_equal_inline(tmp_pa
     assert len(submitted) == 3, submitted
     assert set(seen) == {"t/th", "t/ar", "prom/th", "prom/ar"}
     assert any(RUNNING in states for states in seen.values()), seen  # status saw units running
-    assert all(states[-1:] for states in seen.values())
+    order = [PENDING, RUNNING, DONE]  # never back, never failed, never "not submitted" once a run submitted it
+    for name, states in seen.items():
+        assert [order.index(s) for s in states] == sorted({order.index(s) for s in states}), (name, states)
+    assert {p.name: unit_status(p, job_alive).state for p in study_plans(runs)} == dict.fromkeys(seen, DONE)
 
     # no record lost or duplicated: one per (method, lang, task)
     records = _records(tmp_path / "slurm" / "results")
