@@ -122,6 +122,8 @@ def launch(
     """
     if num_processes is not None and num_processes < 1:
         raise UserError(f"--num-processes {num_processes} must be at least 1")
+    if accelerate_config is not None:
+        accelerate_config_path(accelerate_config)  # a bad name or a missing file fails before anything is written
     echo = echo or sys.stderr.write
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=out, delete=False) as handle:

@@ -77,12 +77,17 @@ def resolve(spec: str, *, progress: bool = True) -> ModelRef:
         _check_causal(str(local), spec)
         _check_folder(local, spec)
         return ModelRef(spec, str(local.resolve()), local_display(local.resolve()))
-    if spec.count("/") == 1 and not spec.startswith((".", "/")):
+    if is_hub_id(spec):
         config = _check_causal(spec, spec)
         return ModelRef(spec, spec, spec, getattr(config, "_commit_hash", None))
     raise UserError(
         f"model '{spec}' is neither a local folder nor a hub id (owner/name); built-in: {', '.join(ALIASES)}"
     )
+
+
+def is_hub_id(spec: str) -> bool:
+    """``owner/name`` that is not a local path: a model the hub would serve."""
+    return spec.count("/") == 1 and not spec.startswith((".", "/", "~")) and not Path(spec).exists()
 
 
 GENERIC_FOLDER_NAMES = ("model", "adapter", "final", "output", "merged")

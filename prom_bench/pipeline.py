@@ -37,7 +37,12 @@ def run(
 
     With an executor that submits (slurm) and ``wait=False``: submit, print the job ids, return None.
     """
+    from prom_bench.engines import check_backend
+
     console = console or Console(stderr=True)
+    check_backend(config.eval)
+    # a destination that cannot be written fails now, not after the first unit has trained and evaluated
+    check_writable(Path(config.out), "out folder")
     check_writable(Path(config.results), "results folder")
     quiet()
     started = time.perf_counter()

@@ -233,7 +233,8 @@ CASES += [
     ("run --model no tokenizer", [*RUN, "--model", "models/notokenizer"]),
     ("run --model no weights", [*RUN, "--model", "models/noweights"]),
     ("run --model broken config.json", [*RUN, "--model", "models/badjson"]),
-    ("run --model hub id offline", [*RUN, "--model", "nobody/no-such-model"]),
+    # (a dry run plans a hub model it cannot reach, noting that its model-aware checks were skipped)
+    ("run --model hub id offline", ["run", "--methods", "t", "--langs", "th", "--model", "nobody/no-such-model"]),
     ("run --model not a spec", [*RUN, "--model", "just-a-word"]),
     ("run --bogus-option", ["run", "--bogus-option"]),
     ("run extra argument", ["run", "extra"]),

@@ -118,11 +118,13 @@ def run_command(
 
     if dry_run:
         from prom_bench.dry_run import print_plan
-        from prom_bench.models import peek_config
+        from prom_bench.models import is_hub_id, peek_config
 
         try:  # the dry run is offline: a hub model whose config is not cached cannot be checked here
             peek_config(config.model)
         except UserError as exc:
+            if not is_hub_id(config.model):  # a local folder, a built-in name or no model at all: the user's
+                raise
             Console(stderr=True, highlight=False).print(f"note: model-aware checks skipped ({exc})", markup=False)
         else:
             check_run(config)  # the model-aware checks, --dry-run included

@@ -46,12 +46,21 @@ class InlineExecutor:
         """The LoRA units of a study share the base model, so one engine serves them all (merged adapters and
         full fine-tunes are models of their own); the base model's units first, so no engine starts twice."""
         from prom_bench.engines import open_engine
-        from prom_bench.unit import weights_to_evaluate
+        from prom_bench.unit import finished, weights_to_evaluate
 
-        weights = [weights_to_evaluate(p) for p in plans]
-        order = sorted(plans, key=lambda p: weights_to_evaluate(p)[0] != p.model_path)
-        current = progress.add_task("", total=None)
         outcomes = {}
+        todo = []
+        for plan in plans:  # finished units load their records: no engine is started for them
+            if not force and finished(plan) is not None:
+                outcomes[plan.name] = execute(plan)
+                progress.advance(overall)
+            else:
+                todo.append(plan)
+        if not todo:
+            return outcomes
+        weights = [weights_to_evaluate(p) for p in todo]
+        order = sorted(todo, key=lambda p: weights_to_evaluate(p)[0] != p.model_path)
+        current = progress.add_task("", total=None)
         with open_engine(self.config.eval, weights, log=lambda line: print(line, file=sys.stderr)) as engine:
             for plan in order:
                 reporter = display.UnitReporter(progress.update, current, plan.name)

@@ -143,9 +143,18 @@ def _seconds(clock: str) -> int:
     return h * 3600 + m * 60 + s
 
 
-def test_a_requeued_two_process_training_resumes_to_the_same_weights(tmp_path, slurm_env):
-    """t/th trains in 2 gloo processes inside its job; the job is requeued mid-training (as a preemption
-    does); it resumes from its newest checkpoint and ends with the weights of an uninterrupted run."""
+# Two ways a job is interrupted mid-training: SLURM requeues it itself (as a preemption does), or the job is
+# sent the signal SLURM sends before its time limit (sbatch --signal, USR2) and submitit's checkpoint requeues it.
+INTERRUPTIONS = {
+    "preempted": lambda job: ["scontrol", "requeue", job],
+    "time limit near": lambda job: ["scancel", "--signal=USR2", job],
+}
+
+
+@pytest.mark.parametrize("interruption", list(INTERRUPTIONS))
+def test_a_requeued_two_process_training_resumes_to_the_same_weights(tmp_path, slurm_env, interruption):
+    """t/th trains in 2 gloo processes inside its job; the job is interrupted mid-training and requeued; it
+    resumes from its newest checkpoint and ends with the weights of an uninterrupted run."""
     from safetensors.torch import load_file
 
     train = ["--set", "cluster.gpus_per_unit=2", "--set", "train.per_device_batch_size=2"]
@@ -168,13 +177,16 @@ def test_a_requeued_two_process_training_resumes_to_the_same_weights(tmp_path, s
     while not any(r["step"] >= 5 for r in lines()):
         assert time.monotonic() < deadline, "training did not reach step 5"
         time.sleep(0.2)
-    subprocess.run(["scontrol", "requeue", job], env=slurm_env, check=True)  # what a preemption does
+    subprocess.run(INTERRUPTIONS[interruption](job), env=slurm_env, check=True)
     deadline = time.monotonic() + 60
     while squeue_state(job, slurm_env) not in ("PENDING", None):  # the killed life writes nothing more
         assert time.monotonic() < deadline, squeue_state(job, slurm_env)
         time.sleep(0.5)
     before = lines()
     assert before and before[-1]["step"] < 40, "training ended before the requeue: make it longer"
+    if interruption == "time limit near":  # requeued by the job itself, through its checkpoint()
+        job_logs = "".join(p.read_text() for p in (tmp_path / "slurm" / "runs").rglob(f"{job}_*_log.err"))
+        assert "Caught signal SIGUSR2" in job_logs, job_logs[-2000:]
 
     from prom_bench.executors.slurm import job_alive
 
