@@ -62,6 +62,19 @@ def clean_stale_stages(dest: Path) -> None:
             _remove(leftover)
 
 
+def remove_stages_of(folders: list[Path], pids: set[int]) -> None:
+    """Remove every stage under ``folders`` that one of ``pids`` left: processes killed mid-write (a run's
+    workers when the run stops), whose stages would otherwise wait for the next write of the same file."""
+    wanted = {str(pid) for pid in pids}
+    for folder in folders:
+        if not Path(folder).is_dir():
+            continue
+        for leftover in Path(folder).rglob(f".*{_STAGE}*"):
+            pid = leftover.name.rsplit(_STAGE, 1)[1].split("-", 1)[0]
+            if pid in wanted:
+                _remove(leftover)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)

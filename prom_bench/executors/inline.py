@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -93,6 +94,7 @@ def _run_parallel(
     outcomes: dict[str, Outcome] = {}
     threads = max(1, (os.cpu_count() or 1) // workers)
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(threads, os.getpid()))
+    clean = False
     try:
         events = manager.Queue()
         futures = {pool.submit(_unit_job, plan.to_json(), force, events, prepare_only): plan for plan in plans}
@@ -115,9 +117,15 @@ def _run_parallel(
                 if not prepare_only:
                     progress.advance(overall)
         pool.shutdown(wait=True)
+        clean = True
     finally:
+        pids = set((getattr(pool, "_processes", None) or {}).keys())
         stop_pool(pool)  # a no-op after a clean shutdown; otherwise the workers are killed, not awaited
         manager.shutdown()
+        if not clean:  # a worker killed mid-write leaves its stage: gone with it
+            from prom_bench.fileio import remove_stages_of
+
+            remove_stages_of(sorted({Path(p.root) for p in plans} | {Path(p.results) for p in plans}), pids)
     return outcomes
 
 

@@ -136,3 +136,19 @@ def test_translate_refuses_an_existing_out_before_any_work(cli, tmp_path):
     code, _, err = cli("data", "translate", "--lang", "th", "--backend", "file", "--file", tmp_path / "x", "--out", out)
     assert code == 2 and "--overwrite" in _one_error(err)
     assert out.read_text() == "mine\n"
+
+
+def test_stages_of_killed_writers_are_removed_and_no_one_elses(tmp_path):
+    from prom_bench.fileio import remove_stages_of
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    killed = tmp_path / "a" / "b" / ".x.record.json.stage-4242-0a1b2c3d"
+    other = tmp_path / "a" / ".y.record.json.stage-4343-0a1b2c3d"
+    staged_dir = tmp_path / ".adapter.stage-4242-ffff0000"
+    record = tmp_path / "a" / "x.record.json"
+    for path in (killed, other, record):
+        path.write_text("{}")
+    (staged_dir / "inner").mkdir(parents=True)
+    remove_stages_of([tmp_path / "a", tmp_path, tmp_path / "missing"], {4242})
+    assert not killed.exists() and not staged_dir.exists()
+    assert other.exists() and record.exists()
