@@ -57,21 +57,25 @@ def clean_stale_stages(dest: Path) -> None:
     if not dest.parent.is_dir():
         return
     for leftover in dest.parent.glob(f".{dest.name}{_STAGE}*"):
-        pid = leftover.name[len(f".{dest.name}{_STAGE}") :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        pid = _stage_pid(leftover)
+        if pid is not None and not _alive(pid):
             _remove(leftover)
+
+
+def _stage_pid(staged: Path) -> int | None:
+    """The writer's pid in a stage's name (``.<name>.stage-<pid>-<random>``), None for any other name."""
+    pid = staged.name.rsplit(_STAGE, 1)[-1].split("-", 1)[0]
+    return int(pid) if _STAGE in staged.name and pid.isdigit() else None
 
 
 def remove_stages_of(folders: list[Path], pids: set[int]) -> None:
     """Remove every stage under ``folders`` that one of ``pids`` left: processes killed mid-write (a run's
     workers when the run stops), whose stages would otherwise wait for the next write of the same file."""
-    wanted = {str(pid) for pid in pids}
     for folder in folders:
         if not Path(folder).is_dir():
             continue
         for leftover in Path(folder).rglob(f".*{_STAGE}*"):
-            pid = leftover.name.rsplit(_STAGE, 1)[1].split("-", 1)[0]
-            if pid in wanted:
+            if _stage_pid(leftover) in pids:
                 _remove(leftover)
 
 
